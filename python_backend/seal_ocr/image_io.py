@@ -1,0 +1,75 @@
+"""Decode one encoded image file into the BGR page PaddleX works on.
+
+PaddleX serving decodes with ``cv2.imdecode(..., IMREAD_COLOR)``: BGR uint8, alpha dropped,
+grey expanded to 3 channels, 16-bit scaled to 8-bit. We do the same, after reading the header
+with Pillow so that a "decompression bomb" (a small file claiming a huge canvas) is refused
+before any pixel is decoded.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from seal_ocr.errors import InvalidImageError
+
+SUPPORTED_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP")
+DEFAULT_MAX_PIXELS = 100_000_000  # ~10000 x 10000; a 144-DPI A0 page is ~ 4800 x 6700
+
+
+def read_image_header(data: bytes) -> tuple[str, int, int]:
+    """Return (format, width, height) from the header only; raise InvalidImageError."""
+    if not data:
+        raise InvalidImageError("empty image: the request carried 0 bytes")
+    with warnings.catch_warnings():
+        # Pillow warns (and past 2x its own limit raises) on huge canvases; we apply our own cap.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                return image.format or "", image.width, image.height
+        except Image.DecompressionBombError:
+            raise InvalidImageError("image header claims an absurd pixel count") from None
+        except Exception:
+            head = data[:8]
+            hint = (
+                " (this looks like a PDF: send its pages as images)" if head[:5] == b"%PDF-" else ""
+            )
+            raise InvalidImageError(
+                f"not a decodable image file{hint}; supported formats: "
+                f"{', '.join(SUPPORTED_FORMATS)}; first bytes {head!r}"
+            ) from None
+
+
+def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decode ``data`` to an (H, W, 3) uint8 BGR array; raise InvalidImageError on bad input."""
+    image_format, width, height = read_image_header(data)
+    if image_format not in SUPPORTED_FORMATS:
+        raise InvalidImageError(
+            f"unsupported image format {image_format or 'unknown'}; "
+            f"supported: {', '.join(SUPPORTED_FORMATS)}"
+        )
+    if width * height > max_pixels:
+        raise InvalidImageError(
+            f"image is {width} x {height} = {width * height} pixels, above the limit of "
+            f"{max_pixels} pixels"
+        )
+    page = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if page is None or page.size == 0:
+        raise InvalidImageError(f"corrupt or truncated {image_format} data ({len(data)} bytes)")
+    return page
+
+
+def check_bgr_image(image: np.ndarray, what: str) -> None:
+    """Raise InvalidImageError unless ``image`` is a non-empty (H, W, 3) uint8 array."""
+    if not isinstance(image, np.ndarray):
+        raise InvalidImageError(f"{what} must be a numpy array, got {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise InvalidImageError(f"{what} must be uint8, got {image.dtype}")
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise InvalidImageError(f"{what} must be (H, W, 3) BGR, got shape {image.shape}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise InvalidImageError(f"{what} must be non-empty, got shape {image.shape}")

@@ -1,0 +1,48 @@
+"""Model and tensor names of the deployment: the one place they are spelled.
+
+Configs (``model_repository/*/config.pbtxt``), the Python steps, the client and the tests all
+use these; ``tests/unit/test_configs.py`` checks the configs against them.
+"""
+
+# --- public entry point -------------------------------------------------------------------
+ENSEMBLE = "seal_recognition"
+IMAGE = "IMAGE"  # TYPE_STRING [1]: bytes of one encoded image file
+OPTIONS = "OPTIONS"  # TYPE_STRING [1], optional: UTF-8 JSON object of PaddleX predict options
+RESULT_JSON = "RESULT_JSON"  # TYPE_STRING [1]: UTF-8 JSON result (schemas/result.schema.json)
+
+# --- Python steps, in ensemble order ---------------------------------------------------------
+DECODE_PAGE = "decode_page"
+FIND_SEALS = "find_seals"
+DETECT_TEXT_LINES = "detect_text_lines"
+READ_TEXT_LINES = "read_text_lines"
+BUILD_RESULT = "build_result"
+
+# --- tensors between steps -------------------------------------------------------------------
+PAGE = "PAGE"  # UINT8 [H, W, 3] BGR page
+PIPELINE_OPTIONS = "PIPELINE_OPTIONS"  # TYPE_STRING [1]: validated options with defaults filled
+LAYOUT_JSON = "LAYOUT_JSON"  # TYPE_STRING [1]: all layout boxes as JSON list, or "null" (no layout)
+SEAL_BOXES = "SEAL_BOXES"  # FP64 [S, 4]: x1, y1, x2, y2 page pixels of each seal region
+POLY_POINTS = "POLY_POINTS"  # INT32 [P, 2]: vertices of all text polygons, seal-crop pixels
+POLY_LENGTHS = "POLY_LENGTHS"  # INT32 [L]: vertices per polygon
+POLY_SEAL_INDEX = "POLY_SEAL_INDEX"  # INT32 [L]: seal (row of SEAL_BOXES) of each polygon
+LINE_TEXTS = "LINE_TEXTS"  # TYPE_STRING [L]: recognised text of each polygon (UTF-8)
+LINE_SCORES = "LINE_SCORES"  # FP32 [L]: CTC score of each polygon
+
+# --- ONNX model entries and their tensors ----------------------------------------------------
+LAYOUT_MODEL = "layout"
+LAYOUT_IMAGE = "image"  # FP32 [N, 3, 800, 608] RGB, ImageNet-normalised
+LAYOUT_SCALE_FACTOR = "scale_factor"  # FP32 [N, 2]: (800 / page_h, 608 / page_w)
+LAYOUT_BOXES = "bbox"  # FP32 [K, 6]: cls, score, x1, y1, x2, y2 in page pixels
+LAYOUT_BOX_COUNT = "bbox_num"  # INT32 [N]: rows of bbox per image
+
+SEAL_DET_MODEL = "seal_det"
+SEAL_DET_IMAGE = "images"  # FP32 [N, 3, H, W] BGR crop, ImageNet-normalised, H, W % 32 == 0
+SEAL_DET_PROB = "text_probs"  # FP32 [N, 1, H, W] text probability map
+
+TEXT_REC_MODEL = "text_rec"
+TEXT_REC_IMAGE = "line_images"  # FP32 [N, 3, 48, W] BGR line, (x / 255 - 0.5) / 0.5
+TEXT_REC_PROB = "char_probs"  # FP32 [N, W / 8, 6625] softmax over blank + characters + space
+
+# --- model-entry asset files (written by `make models`) --------------------------------------
+LAYOUT_INFO_FILE = "layout/layout_info.json"  # {"labels": [...], "seal_label": ..., ...}
+CHARACTERS_FILE = "text_rec/characters.txt"  # one dictionary character per line

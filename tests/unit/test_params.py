@@ -1,0 +1,131 @@
+"""Request options: PaddleX names and defaults, strict validation, JSON round trip."""
+
+import pytest
+
+from seal_ocr.errors import InvalidOptionError
+from seal_ocr.params import (
+    OPTION_NAMES,
+    PipelineOptions,
+    options_from_json,
+    parse_options,
+    parse_options_json,
+)
+
+
+def test_defaults_are_paddlex_seal_defaults():
+    options = parse_options({})
+    assert options.use_layout_detection is True
+    assert options.layout.threshold == 0.5 and options.layout.nms is True
+    assert options.layout.unclip_ratio == 1.0 and options.layout.merge_bboxes_mode == "large"
+    assert options.seal_det.as_text_det_params() == {
+        "limit_side_len": 736,
+        "limit_type": "min",
+        "thresh": 0.2,
+        "max_side_limit": 4000,
+        "box_thresh": 0.6,
+        "unclip_ratio": 0.5,
+    }
+    assert options.seal_rec_score_thresh == 0.0
+
+
+def test_every_option_is_applied():
+    options = parse_options(
+        {
+            "use_layout_detection": False,
+            "layout_threshold": {"2": 0.3},
+            "layout_nms": False,
+            "layout_unclip_ratio": [1.1, 1.2],
+            "layout_merge_bboxes_mode": "union",
+            "seal_det_limit_side_len": 960,
+            "seal_det_limit_type": "max",
+            "seal_det_thresh": 0.3,
+            "seal_det_box_thresh": 0.5,
+            "seal_det_unclip_ratio": 1.5,
+            "seal_rec_score_thresh": 0.4,
+        }
+    )
+    assert options.use_layout_detection is False
+    assert options.layout.threshold == {2: 0.3}
+    assert options.layout.nms is False
+    assert options.layout.unclip_ratio == (1.1, 1.2)
+    assert options.layout.merge_bboxes_mode == "union"
+    det = options.seal_det
+    assert (det.limit_side_len, det.limit_type, det.thresh) == (960, "max", 0.3)
+    assert (det.box_thresh, det.unclip_ratio) == (0.5, 1.5)
+    assert options.seal_rec_score_thresh == 0.4
+
+
+def test_zero_falls_back_to_default_as_in_paddlex():
+    # PaddleX resolves det overrides with `x or default`
+    assert parse_options({"seal_det_thresh": 0}).seal_det.thresh == 0.2
+    assert parse_options({"seal_det_limit_side_len": 0}).seal_det.limit_side_len == 736
+
+
+def test_none_means_not_set():
+    assert parse_options({"seal_det_thresh": None, "layout_nms": None}) == PipelineOptions()
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        ({"seal_det_thresh": -0.1}, "seal_det_thresh"),
+        ({"seal_det_thresh": 1.5}, "seal_det_thresh"),
+        ({"seal_det_thresh": "0.3"}, "must be a number"),
+        ({"seal_det_thresh": True}, "must be a number"),
+        ({"seal_det_limit_side_len": 12.5}, "integer"),
+        ({"seal_det_limit_type": "longest"}, "seal_det_limit_type"),
+        ({"layout_merge_bboxes_mode": "biggest"}, "layout_merge_bboxes_mode"),
+        ({"layout_unclip_ratio": [1, 2, 3]}, "layout_unclip_ratio"),
+        ({"layout_threshold": {"x": 0.3}}, "class id"),
+        ({"use_layout_detection": "yes"}, "true or false"),
+        ({"use_doc_unwarping": True}, "not deployed"),
+        ({"unknown_knob": 1}, "unknown option"),
+        ({"seal_rec_score_thresh": float("nan")}, "seal_rec_score_thresh"),
+    ],
+)
+def test_bad_values_name_the_option(raw, fragment):
+    with pytest.raises(InvalidOptionError, match=fragment):
+        parse_options(raw)
+
+
+def test_doc_preprocessor_off_is_accepted():
+    assert parse_options({"use_doc_orientation_classify": False}) == PipelineOptions()
+
+
+def test_json_parsing_errors():
+    with pytest.raises(InvalidOptionError, match="not valid JSON"):
+        parse_options_json(b"{nope")
+    with pytest.raises(InvalidOptionError, match="JSON object"):
+        parse_options_json(b"[1, 2]")
+    with pytest.raises(InvalidOptionError, match="UTF-8"):
+        parse_options_json(b"\xff\xfe")
+    assert parse_options_json(b"") == PipelineOptions()
+    assert parse_options_json(None) == PipelineOptions()
+
+
+def test_json_round_trip_keeps_every_value():
+    options = parse_options(
+        {
+            "layout_threshold": {"2": 0.25, "0": 0.7},
+            "layout_unclip_ratio": [1.1, 1.3],
+            "layout_merge_bboxes_mode": {"2": "small"},
+            "seal_det_limit_type": "max",
+        }
+    )
+    assert options_from_json(options.to_json()) == options
+
+
+def test_option_names_are_paddlex_predict_keywords():
+    assert OPTION_NAMES[2:] == (
+        "use_layout_detection",
+        "layout_threshold",
+        "layout_nms",
+        "layout_unclip_ratio",
+        "layout_merge_bboxes_mode",
+        "seal_det_limit_side_len",
+        "seal_det_limit_type",
+        "seal_det_thresh",
+        "seal_det_box_thresh",
+        "seal_det_unclip_ratio",
+        "seal_rec_score_thresh",
+    )
