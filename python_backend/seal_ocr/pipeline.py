@@ -1,0 +1,220 @@
+"""The stages glued together, once, for the Triton steps and the in-process reference.
+
+Each stage is split into "inputs for the model" and "model outputs to results", so a caller can
+run the model however it likes: the Triton steps call the ONNX entries through BLS (batched
+across requests), :class:`SealRecognizer` calls ONNX Runtime directly. Flow (paddlex-seal-pipeline
+§2): page -> seal regions (layout, or the whole page) -> per region DB polygons sorted by min y
+-> one rectified line image per polygon -> CTC text -> score filter -> result JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seal_ocr import layout, rec, seal_det, tensor_names
+from seal_ocr.model_info import LayoutInfo
+from seal_ocr.params import PipelineOptions, SealDetParams
+from seal_ocr.result import SealText, build_result
+from seal_ocr.warp import rectify_text_line
+
+
+def _region(box: Sequence[float]) -> layout.LayoutBox:
+    return layout.LayoutBox(cls_id=-1, label="region", score=1.0, coordinate=tuple(box))
+
+
+def crop_seal(page: np.ndarray, box: Sequence[float]) -> np.ndarray:
+    """The seal crop PaddleX reads: ``page[int(y1):int(y2), int(x1):int(x2)]`` (BGR uint8)."""
+    crop, _ = layout.crop_box(page, _region(box))
+    return crop
+
+
+def layout_boxes_from_model(
+    page_hw: tuple[int, int], raw_boxes: np.ndarray, info: LayoutInfo, options: PipelineOptions
+) -> list[layout.LayoutBox]:
+    """Layout post-processing of one page's raw model rows (K, 6)."""
+    return layout.postprocess_layout(raw_boxes, info.labels, page_hw, options.layout)
+
+
+def seal_boxes_from_layout(
+    page_hw: tuple[int, int], boxes: list[layout.LayoutBox] | None, seal_label: str
+) -> np.ndarray:
+    """(S, 4) float64 seal regions in page pixels: the seal-labelled layout boxes in order, or
+    the whole page as one region when layout detection is off (``boxes is None``)."""
+    if boxes is None:
+        height, width = page_hw
+        return np.array([[0.0, 0.0, float(width), float(height)]])
+    seals = layout.select_seal_boxes(boxes, seal_label)
+    return np.array([box.coordinate for box in seals], dtype=np.float64).reshape(-1, 4)
+
+
+def seal_det_inputs(
+    page: np.ndarray, seal_boxes: np.ndarray, params: SealDetParams
+) -> tuple[list[np.ndarray], list[seal_det.DetInputMeta | None]]:
+    """Det inputs (3, H, W) float32 for the seals whose crop is not empty, and one resize meta
+    per seal (None for an empty crop: a box thinner than a pixel after ``int()``, which has no
+    text and gets no model call)."""
+    inputs, metas = [], []
+    for box in seal_boxes:
+        crop = crop_seal(page, box)
+        if crop.size == 0:
+            metas.append(None)
+            continue
+        tensor, meta = seal_det.preprocess_det(crop, params)
+        inputs.append(tensor)
+        metas.append(meta)
+    return inputs, metas
+
+
+def polys_from_seal_det(
+    prob_maps: Sequence[np.ndarray],
+    metas: Sequence[seal_det.DetInputMeta | None],
+    params: SealDetParams,
+) -> list[list[np.ndarray]]:
+    """Per seal, the DB polygons (n_i, 2) int32 in crop pixels, sorted by min y (PaddleX).
+
+    ``prob_maps`` holds one map per non-None meta, in order.
+    """
+    if len(prob_maps) != sum(meta is not None for meta in metas):
+        raise ValueError(f"{len(prob_maps)} probability maps for {len(metas)} seal crops")
+    maps = iter(prob_maps)
+    polys = []
+    for meta in metas:
+        if meta is None:
+            polys.append([])
+            continue
+        prob = np.asarray(next(maps))
+        result = seal_det.postprocess_db(prob.reshape(prob.shape[-2:]), meta, params)
+        polys.append(list(seal_det.sort_polys_by_min_y(result).polys))
+    return polys
+
+
+def line_images(
+    page: np.ndarray, seal_boxes: np.ndarray, polys_per_seal: Sequence[Sequence[np.ndarray]]
+) -> list[np.ndarray]:
+    """The rectified BGR line image of every polygon, seals in order then polygons in order."""
+    lines = []
+    for box, polys in zip(seal_boxes, polys_per_seal, strict=True):
+        if not polys:
+            continue
+        crop = crop_seal(page, box)
+        lines.extend(rectify_text_line(crop, poly) for poly in polys)
+    return lines
+
+
+def rec_inputs(lines: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """(3, 48, W) float32 rec input of each line, each at its own width (batch-1 semantics)."""
+    return [rec.preprocess_rec(line) for line in lines]
+
+
+def texts_from_rec(
+    probs: Sequence[np.ndarray], decoder: rec.CTCDecoder
+) -> tuple[list[str], list[float]]:
+    """CTC-decode each (T, C) softmax output."""
+    decoded = [decoder.decode(np.asarray(p).reshape(p.shape[-2:])) for p in probs]
+    return [text for text, _ in decoded], [float(score) for _, score in decoded]
+
+
+def assemble(
+    options: PipelineOptions,
+    layout_json: list[dict[str, Any]] | None,
+    seal_boxes: np.ndarray,
+    polys_per_seal: Sequence[Sequence[np.ndarray]],
+    texts: Sequence[str],
+    scores: Sequence[float],
+) -> dict[str, Any]:
+    """Apply the rec score filter (``score >= thresh``) and build the result dict.
+
+    ``layout_json``: PaddleX dicts of all layout boxes, None when layout detection was off;
+    ``texts``/``scores`` are flat over all polygons in :func:`line_images` order.
+    """
+    total = sum(len(polys) for polys in polys_per_seal)
+    if not (len(texts) == len(scores) == total):
+        raise ValueError(f"{len(texts)} texts and {len(scores)} scores for {total} polygons")
+    lines_per_seal: list[list[SealText]] = []
+    cursor = 0
+    for polys in polys_per_seal:
+        kept = []
+        for poly in polys:
+            text, score = texts[cursor], scores[cursor]
+            cursor += 1
+            if score >= options.seal_rec_score_thresh:
+                kept.append(SealText(poly=poly, text=text, score=score))
+        lines_per_seal.append(kept)
+    return build_result(options, layout_json, seal_boxes, polys_per_seal, lines_per_seal)
+
+
+# ---------------------------------------------------------------------------------------------
+# In-process pipeline (no Triton): the reference the ensemble is tested against, and the
+# "floor" of the benchmark.
+
+BatchRunner = Callable[[np.ndarray], np.ndarray]  # stacked model input -> stacked output
+
+
+@dataclass
+class SealRecognizer:
+    """Runs the whole pipeline in this process, one model call per item (PaddleX's batch 1).
+
+    run_layout(image (1, 3, h, w), scale_factor (1, 2)) -> (bbox (K, 6), bbox_num (1,));
+    run_det((1, 3, H, W)) -> (1, 1, H, W); run_rec((1, 3, 48, W)) -> (1, T, C).
+    """
+
+    run_layout: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+    run_det: BatchRunner
+    run_rec: BatchRunner
+    layout_info: LayoutInfo
+    decoder: rec.CTCDecoder
+
+    @classmethod
+    def from_model_repository(cls, repository: Path, threads: int = 1) -> SealRecognizer:
+        """ONNX Runtime sessions over the same ``<entry>/1/model.onnx`` files Triton serves."""
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+
+        def session(name: str) -> ort.InferenceSession:
+            path = Path(repository) / name / "1" / "model.onnx"
+            return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+        layout_s = session(tensor_names.LAYOUT_MODEL)
+        det_s = session(tensor_names.SEAL_DET_MODEL)
+        rec_s = session(tensor_names.TEXT_REC_MODEL)
+        names = tensor_names
+
+        def run_layout(image, scale):
+            feeds = {names.LAYOUT_IMAGE: image, names.LAYOUT_SCALE_FACTOR: scale}
+            bbox, count = layout_s.run([names.LAYOUT_BOXES, names.LAYOUT_BOX_COUNT], feeds)
+            return bbox, count
+
+        return cls(
+            run_layout=run_layout,
+            run_det=lambda x: det_s.run([names.SEAL_DET_PROB], {names.SEAL_DET_IMAGE: x})[0],
+            run_rec=lambda x: rec_s.run([names.TEXT_REC_PROB], {names.TEXT_REC_IMAGE: x})[0],
+            layout_info=LayoutInfo.from_file(Path(repository) / names.LAYOUT_INFO_FILE),
+            decoder=rec.CTCDecoder(rec.load_characters(Path(repository) / names.CHARACTERS_FILE)),
+        )
+
+    def predict(self, page: np.ndarray, options: PipelineOptions | None = None) -> dict[str, Any]:
+        """Result dict for one (H, W, 3) uint8 BGR page."""
+        options = options or PipelineOptions()
+        page_hw = page.shape[:2]
+        layout_boxes = None
+        if options.use_layout_detection:
+            prepared = layout.preprocess_layout(page, self.layout_info.input_hw)
+            bbox, _ = self.run_layout(prepared.image[None], prepared.scale_factor[None])
+            layout_boxes = layout_boxes_from_model(page_hw, bbox, self.layout_info, options)
+        seal_boxes = seal_boxes_from_layout(page_hw, layout_boxes, self.layout_info.seal_label)
+        det_in, metas = seal_det_inputs(page, seal_boxes, options.seal_det)
+        prob_maps = [self.run_det(item[None])[0] for item in det_in]
+        polys = polys_from_seal_det(prob_maps, metas, options.seal_det)
+        lines = line_images(page, seal_boxes, polys)
+        probs = [self.run_rec(item[None])[0] for item in rec_inputs(lines)]
+        texts, scores = texts_from_rec(probs, self.decoder)
+        layout_json = None if layout_boxes is None else [box.to_json() for box in layout_boxes]
+        return assemble(options, layout_json, seal_boxes, polys, texts, scores)
