@@ -1,0 +1,38 @@
+"""Step 5: the result JSON (PaddleX keys plus page-frame seal boxes and texts).
+
+PIPELINE_OPTIONS, LAYOUT_JSON, SEAL_BOXES, packed polygons, LINE_TEXTS, LINE_SCORES ->
+RESULT_JSON (one UTF-8 JSON document). The rec score filter is applied here.
+"""
+
+import json
+
+import numpy as np
+
+from seal_ocr import pipeline
+from seal_ocr import tensor_names as names
+from seal_ocr.packing import unpack_polys
+from seal_ocr.params import options_from_json
+from seal_ocr.result import dumps
+from seal_triton.step import PipelineStep
+
+
+class TritonPythonModel(PipelineStep):
+    async def run(self, inputs):
+        options = options_from_json(inputs[names.PIPELINE_OPTIONS][0].decode())
+        seal_boxes = inputs[names.SEAL_BOXES]
+        polys = unpack_polys(
+            inputs[names.POLY_POINTS],
+            inputs[names.POLY_LENGTHS],
+            inputs[names.POLY_SEAL_INDEX],
+            len(seal_boxes),
+        )
+        texts = [text.decode("utf-8") for text in inputs[names.LINE_TEXTS]]
+        result = pipeline.assemble(
+            options,
+            json.loads(inputs[names.LAYOUT_JSON][0].decode()),
+            seal_boxes,
+            polys,
+            texts,
+            inputs[names.LINE_SCORES].astype(float).tolist(),
+        )
+        return {names.RESULT_JSON: np.array([dumps(result)], dtype=object)}

@@ -1,0 +1,108 @@
+"""A Python-based Triton backend named ``onnxruntime``: runs ``model.onnx`` with the pip package.
+
+The ``nvidia-pytriton`` wheel has no ONNX Runtime backend. Triton resolves a backend name to a
+Python-based backend when ``<backend-dir>/<name>/model.py`` exists, so the same
+``backend: "onnxruntime"`` configs serve here on CPU and with the real backend in the GPU
+container. Configs must list inputs and outputs (no auto-complete).
+
+Batching: with ``max_batch_size > 0`` the dynamic batcher hands several requests to one
+``execute``; their inputs are concatenated on axis 0, run once, and the outputs split back by
+each request's batch size. An output whose first axis is not the batch (the PaddleDetection
+``bbox`` [K, 6] rows with per-image counts in ``bbox_num``) is declared ragged with the config
+parameter ``ragged_outputs`` = ``"bbox:bbox_num"`` and split by those counts.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import triton_python_backend_utils as pb_utils
+
+
+def _parameter(config: dict, key: str, default: str = "") -> str:
+    value = config.get("parameters", {}).get(key, {}).get("string_value", "")
+    return default if value == "" or value.startswith("${") else value
+
+
+class TritonPythonModel:
+    def initialize(self, args: dict) -> None:
+        config = json.loads(args["model_config"])
+        self.logger = pb_utils.Logger
+        self.model_name = args["model_name"]
+        self.max_batch_size = int(config.get("max_batch_size", 0))
+        filename = config.get("default_model_filename") or "model.onnx"
+        path = Path(args["model_repository"]) / args["model_version"] / filename
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = int(_parameter(config, "intra_op_thread_count", "1"))
+        options.inter_op_num_threads = int(_parameter(config, "inter_op_thread_count", "1"))
+        self.session = ort.InferenceSession(
+            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self.input_names = [item["name"] for item in config["input"]]
+        self.output_names = [item["name"] for item in config["output"]]
+        model_inputs = {item.name for item in self.session.get_inputs()}
+        model_outputs = {item.name for item in self.session.get_outputs()}
+        missing = sorted(set(self.input_names) - model_inputs) + sorted(
+            set(self.output_names) - model_outputs
+        )
+        if missing:
+            raise pb_utils.TritonModelException(
+                f"{self.model_name}: config names {missing} are not in {path.name} "
+                f"(inputs {sorted(model_inputs)}, outputs {sorted(model_outputs)})"
+            )
+        ragged = _parameter(config, "ragged_outputs")
+        self.ragged = dict(pair.split(":") for pair in ragged.split(",")) if ragged else {}
+        self.logger.log_info(
+            f"{self.model_name}: loaded {path} ({options.intra_op_num_threads} thr)"
+        )
+
+    def execute(self, requests):
+        if self.max_batch_size > 0 and len(requests) > 1:
+            try:
+                return self._execute_batched(requests)
+            except Exception as exc:  # shapes that cannot be stacked: fall back to one by one
+                self.logger.log_warn(f"{self.model_name}: batched run failed ({exc}); per request")
+        return [self._execute_one(request) for request in requests]
+
+    def _inputs(self, request) -> dict[str, np.ndarray]:
+        return {
+            name: pb_utils.get_input_tensor_by_name(request, name).as_numpy()
+            for name in self.input_names
+        }
+
+    def _respond(self, outputs: dict[str, np.ndarray]):
+        tensors = [pb_utils.Tensor(name, np.ascontiguousarray(outputs[name])) for name in outputs]
+        return pb_utils.InferenceResponse(output_tensors=tensors)
+
+    def _execute_one(self, request):
+        try:
+            results = self.session.run(self.output_names, self._inputs(request))
+            return self._respond(dict(zip(self.output_names, results, strict=True)))
+        except Exception as exc:
+            return pb_utils.InferenceResponse(
+                error=pb_utils.TritonError(
+                    f"{self.model_name}: {exc}", pb_utils.TritonError.INTERNAL
+                )
+            )
+
+    def _execute_batched(self, requests):
+        per_request = [self._inputs(request) for request in requests]
+        sizes = [len(inputs[self.input_names[0]]) for inputs in per_request]
+        stacked = {
+            name: np.concatenate([inputs[name] for inputs in per_request])
+            for name in self.input_names
+        }
+        results = dict(
+            zip(self.output_names, self.session.run(self.output_names, stacked), strict=True)
+        )
+        splits = {name: np.cumsum(sizes)[:-1] for name in self.output_names}
+        for output, count_name in self.ragged.items():
+            # rows of a ragged output belong to images in order; sum them per request
+            image_counts = results[count_name].astype(np.int64)
+            request_rows = np.add.reduceat(image_counts, np.r_[0, np.cumsum(sizes)[:-1]])
+            splits[output] = np.cumsum(request_rows)[:-1]
+        return [
+            self._respond({name: np.split(results[name], splits[name])[index] for name in results})
+            for index in range(len(requests))
+        ]

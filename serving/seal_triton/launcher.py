@@ -1,0 +1,242 @@
+"""Start and stop the embedded CPU ``tritonserver`` from the ``nvidia-pytriton`` wheel.
+
+The wheel ships the server binary, the Python backend and one stub per Python version, but no
+ONNX Runtime backend. We assemble a backend directory holding ``python/`` (with the stub for our
+interpreter) and ``onnxruntime/`` (our Python-based ONNX Runtime backend), then run the server
+with ``--model-config-name=cpu`` so each model picks ``configs/cpu.pbtxt``.
+See ``triton-on-cpu.md`` for why PATH must start with the venv's ``bin``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_MODEL_REPOSITORY = REPO_ROOT / "model_repository"
+DEFAULT_BUILD_DIR = REPO_ROOT / ".build"
+ORT_BACKEND_SOURCE = REPO_ROOT / "serving" / "backends" / "onnxruntime"
+
+
+def _pytriton_root() -> Path:
+    import pytriton
+
+    return Path(pytriton.__file__).resolve().parent / "tritonserver"
+
+
+def _libs_dir() -> Path:
+    return _pytriton_root().parent.parent / "nvidia_pytriton.libs"
+
+
+def assemble_backends(build_dir: Path = DEFAULT_BUILD_DIR) -> Path:
+    """Create ``<build_dir>/backends/{python,onnxruntime}``; idempotent. Returns the directory."""
+    backends = build_dir / "backends"
+    python_dir = backends / "python"
+    stub_name = "triton_python_backend_stub"
+    if not (python_dir / stub_name).exists():
+        root = _pytriton_root()
+        if python_dir.exists():
+            shutil.rmtree(python_dir)
+        shutil.copytree(root / "backends" / "python", python_dir)
+        version = f"{sys.version_info.major}.{sys.version_info.minor}"
+        shutil.copy2(root / "python_backend_stubs" / version / stub_name, python_dir / stub_name)
+    ort_dir = backends / "onnxruntime"
+    if ort_dir.is_symlink() or ort_dir.exists():
+        if ort_dir.is_symlink() and ort_dir.resolve() == ORT_BACKEND_SOURCE.resolve():
+            return backends
+        if ort_dir.is_symlink():
+            ort_dir.unlink()
+        else:
+            shutil.rmtree(ort_dir)
+    ort_dir.symlink_to(ORT_BACKEND_SOURCE, target_is_directory=True)
+    return backends
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (for tests that start their own server)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class ServerConfig:
+    """How to run one server. Ports 0 mean "pick free ports"."""
+
+    model_repository: Path = DEFAULT_MODEL_REPOSITORY
+    build_dir: Path = DEFAULT_BUILD_DIR
+    address: str = "127.0.0.1"
+    http_port: int = 8000
+    grpc_port: int = 8001
+    metrics_port: int = 8002
+    model_config_name: str = "cpu"
+    log_verbose: int = 0
+    extra_args: list[str] = field(default_factory=list)
+
+    def resolve_ports(self) -> ServerConfig:
+        for name in ("http_port", "grpc_port", "metrics_port"):
+            if getattr(self, name) == 0:
+                setattr(self, name, free_port())
+        return self
+
+    def command(self) -> list[str]:
+        binary = _pytriton_root() / "bin" / "tritonserver"
+        return [
+            str(binary),
+            f"--model-repository={self.model_repository}",
+            f"--backend-directory={assemble_backends(self.build_dir)}",
+            f"--model-config-name={self.model_config_name}",
+            "--model-control-mode=none",
+            "--disable-auto-complete-config",
+            "--model-load-thread-count=8",
+            f"--http-address={self.address}",
+            f"--http-port={self.http_port}",
+            f"--grpc-address={self.address}",
+            f"--grpc-port={self.grpc_port}",
+            f"--metrics-address={self.address}",
+            f"--metrics-port={self.metrics_port}",
+            f"--log-verbose={self.log_verbose}",
+            *self.extra_args,
+        ]
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        # The stub runs Python in isolated mode and finds its prefix through PATH.
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(
+            p for p in (str(_libs_dir()), env.get("LD_LIBRARY_PATH", "")) if p
+        )
+        # One ORT/OpenMP thread pool per stub unless a config asks otherwise.
+        env.setdefault("OMP_NUM_THREADS", "1")
+        return env
+
+
+class TritonServer:
+    """A running ``tritonserver`` process; use as a context manager or call start()/stop()."""
+
+    def __init__(self, config: ServerConfig, log_path: Path | None = None) -> None:
+        self.config = config.resolve_ports()
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+        self._log_file = None
+
+    @property
+    def http_url(self) -> str:
+        return f"{self.config.address}:{self.config.http_port}"
+
+    @property
+    def grpc_url(self) -> str:
+        return f"{self.config.address}:{self.config.grpc_port}"
+
+    def start(self, timeout_s: float = 120.0) -> TritonServer:
+        stdout = None
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log_file = open(self.log_path, "wb")  # noqa: SIM115  (closed in stop())
+            stdout = self._log_file
+        self.process = subprocess.Popen(
+            self.config.command(),
+            env=self.config.environment(),
+            stdout=stdout,
+            stderr=subprocess.STDOUT if stdout else None,
+            start_new_session=True,
+        )
+        self.wait_ready(timeout_s)
+        return self
+
+    def wait_ready(self, timeout_s: float) -> None:
+        url = f"http://{self.http_url}/v2/health/ready"
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(
+                    f"tritonserver exited with code {self.process.returncode} before it was ready"
+                    + (f"; see {self.log_path}" if self.log_path else "")
+                )
+            try:
+                with urllib.request.urlopen(url, timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"tritonserver not ready after {timeout_s:.0f} s")
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    def __enter__(self) -> TritonServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m seal_triton.launcher``: run the server in the foreground until Ctrl-C/SIGTERM."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-repository", type=Path, default=DEFAULT_MODEL_REPOSITORY)
+    parser.add_argument("--address", default=os.environ.get("TRITON_ADDRESS", "127.0.0.1"))
+    parser.add_argument("--http-port", type=int, default=8000)
+    parser.add_argument("--grpc-port", type=int, default=8001)
+    parser.add_argument("--metrics-port", type=int, default=8002)
+    parser.add_argument("--pid-file", type=Path, default=DEFAULT_BUILD_DIR / "tritonserver.pid")
+    parser.add_argument("--log-verbose", type=int, default=0)
+    args = parser.parse_args(argv)
+    config = ServerConfig(
+        model_repository=args.model_repository.resolve(),
+        address=args.address,
+        http_port=args.http_port,
+        grpc_port=args.grpc_port,
+        metrics_port=args.metrics_port,
+        log_verbose=args.log_verbose,
+    )
+    server = TritonServer(config)
+
+    def _terminate(signum, frame):  # turn SIGTERM (make stop) into the same path as Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        server.start()
+        args.pid_file.parent.mkdir(parents=True, exist_ok=True)
+        args.pid_file.write_text(str(os.getpid()))
+        print(
+            f"seal_recognition is ready: HTTP {server.http_url}, gRPC {server.grpc_url}, "
+            f"metrics {config.address}:{config.metrics_port}\n"
+            f"  try: .venv/bin/seal-client --input ../shared/eval/real/nephren_10_oval.jpg "
+            f"--url {server.grpc_url}\n  stop: Ctrl-C or `make stop`",
+            flush=True,
+        )
+        while server.process is not None and server.process.poll() is None:
+            time.sleep(0.5)
+        return server.process.returncode if server.process else 1
+    except KeyboardInterrupt:
+        print("stopping tritonserver ...", flush=True)
+        return 0
+    finally:
+        server.stop()
+        args.pid_file.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""Shared shape of the Python-backend steps: request loop, per-request errors, chunked BLS.
+
+A step's ``model.py`` subclasses :class:`PipelineStep` and implements ``setup`` (read its
+config) and ``run`` (one request -> output arrays). Errors stay with their request:
+``InvalidInputError`` from ``seal_ocr`` becomes ``INVALID_ARG``, anything else ``INTERNAL``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seal_ocr.errors import InvalidInputError
+from seal_ocr.packing import plan_batches
+
+
+def _pb():
+    import triton_python_backend_utils as pb_utils
+
+    return pb_utils
+
+
+class StepError(Exception):
+    """A failure of a step's own model call (BLS); reported as INTERNAL with its message."""
+
+
+class PipelineStep:
+    """Base class of the ``TritonPythonModel`` of each Python step."""
+
+    def initialize(self, args: dict[str, Any]) -> None:
+        self.pb = _pb()
+        self.logger = self.pb.Logger
+        self.model_name = args["model_name"]
+        self.config = json.loads(args["model_config"])
+        # the repository root: assets of other entries are configured relative to it
+        self.repository_root = Path(args["model_repository"]).parent
+        self.setup()
+
+    def parameter(self, key: str, default: str | None = None) -> str:
+        value = self.config.get("parameters", {}).get(key, {}).get("string_value", "")
+        if value == "" or value.startswith("${"):
+            if default is None:
+                raise self.pb.TritonModelException(f"{self.model_name}: parameter {key} not set")
+            return default
+        return value
+
+    def setup(self) -> None:
+        """Read parameters and assets; override."""
+
+    async def run(self, inputs: dict[str, np.ndarray | None]) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def _inputs(self, request) -> dict[str, np.ndarray | None]:
+        arrays = {}
+        for spec in self.config["input"]:
+            tensor = self.pb.get_input_tensor_by_name(request, spec["name"])
+            arrays[spec["name"]] = None if tensor is None else tensor.as_numpy()
+        return arrays
+
+    async def _one(self, request):
+        pb = self.pb
+        started = time.perf_counter()
+        try:
+            outputs = await self.run(self._inputs(request))
+            tensors = [pb.Tensor(name, np.ascontiguousarray(a)) for name, a in outputs.items()]
+            return pb.InferenceResponse(output_tensors=tensors)
+        except InvalidInputError as exc:
+            self.logger.log_info(f"{self.model_name}: rejected request: {exc}")
+            return pb.InferenceResponse(error=pb.TritonError(str(exc), pb.TritonError.INVALID_ARG))
+        except Exception as exc:
+            elapsed = time.perf_counter() - started
+            self.logger.log_error(f"{self.model_name}: failed after {elapsed:.3f} s: {exc!r}")
+            message = f"{self.model_name}: {type(exc).__name__}: {exc}"
+            return pb.InferenceResponse(error=pb.TritonError(message, pb.TritonError.INTERNAL))
+
+    async def execute(self, requests):
+        return list(await asyncio.gather(*(self._one(request) for request in requests)))
+
+    async def infer(
+        self, model: str, inputs: dict[str, np.ndarray], outputs: list[str]
+    ) -> dict[str, np.ndarray]:
+        """One BLS call; inputs already carry their batch axis."""
+        pb = self.pb
+        request = pb.InferenceRequest(
+            model_name=model,
+            requested_output_names=outputs,
+            inputs=[pb.Tensor(name, np.ascontiguousarray(a)) for name, a in inputs.items()],
+        )
+        response = await request.async_exec()
+        if response.has_error():
+            raise StepError(f"{model}: {response.error().message()}")
+        return {name: pb.get_output_tensor_by_name(response, name).as_numpy() for name in outputs}
+
+    async def infer_items(
+        self, model: str, input_name: str, output_name: str, items: list[np.ndarray], max_batch: int
+    ) -> list[np.ndarray]:
+        """Run ``model`` on independent items (each without batch axis); one output per item.
+
+        Items of equal shape are stacked into chunks of at most ``max_batch`` (the model's
+        max_batch_size: Triton rejects larger requests), all chunks in flight together; the
+        dynamic batcher may merge them with other requests' chunks. No items, no call.
+        """
+        plan = plan_batches([item.shape for item in items], max_batch)
+        calls = [
+            self.infer(model, {input_name: np.stack([items[i] for i in group])}, [output_name])
+            for group in plan
+        ]
+        results: list[np.ndarray | None] = [None] * len(items)
+        for group, output in zip(plan, await asyncio.gather(*calls), strict=True):
+            for row, index in enumerate(group):
+                results[index] = output[output_name][row]
+        return results
