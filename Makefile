@@ -22,6 +22,7 @@ $(SETUP_STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 needed (the Triton stub is built for it)"'
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet -e ".[dev]"
+	bash tools/install_fonts.sh
 	touch $@
 
 models: $(MODELS_STAMP) ## build model_repository/{layout,seal_det,text_rec} from the offline wheels
