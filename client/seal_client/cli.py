@@ -1,35 +1,128 @@
-"""``seal-client --input IMAGE``: print the seal texts (or the result JSON) of one image."""
+"""``seal-client``: ``paddlex --pipeline seal_recognition``'s command line, served by Triton.
+
+    seal-client --input contract.pdf --save_path out --pages 1-3 --seal_det_thresh 0.3
+
+Writes ``<stem>_res.json`` and the pictures per page into ``--save_path`` (prints the results
+when no save path is given). Exit status: 0 all pages done; 1 some page failed (the others are
+still written); 2 the server is unreachable or an input is unreadable (one line on stderr).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 
-from seal_client.client import SealClient
+from seal_client.client import PageError, SealClient, ServerError
+from seal_client.inputs import InputError
+from seal_client.visualize import FontNotFoundError
+from seal_ocr.errors import InvalidOptionError
+from seal_ocr.params import LIMIT_TYPES, MERGE_MODES
+
+
+def _bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected True or False, got {text!r}")
+
+
+def _json_or_number(text: str):
+    """``0.5``, ``{"2": 0.3}`` or ``[1.1, 1.2]`` (dict/list forms of the layout options)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise argparse.ArgumentTypeError(f"expected a number or JSON, got {text!r}") from None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="seal-client", description=__doc__)
-    parser.add_argument("--input", required=True, help="an image file")
-    parser.add_argument("--url", default="127.0.0.1:8001")
+    parser = argparse.ArgumentParser(
+        prog="seal-client", description=__doc__.split("\n\n")[0], allow_abbrev=False
+    )
+    parser.add_argument("--input", required=True, help="image, PDF, directory or http(s) URL")
+    parser.add_argument("--save_path", type=Path, help="directory for results (default: print)")
+    parser.add_argument("--url", default="127.0.0.1:8001", help="Triton host:port")
     parser.add_argument("--protocol", choices=["grpc", "http"], default="grpc")
-    parser.add_argument("--json-only", action="store_true", help="print the whole result JSON")
-    parser.add_argument("--no-layout", action="store_true", help="use_layout_detection=False")
-    return parser.parse_args(argv)
+    parser.add_argument("--pages", help='PDF pages to read, 1-based, e.g. "1-3,7"')
+    parser.add_argument("--max_pages", type=int, help="refuse PDFs with more selected pages")
+    parser.add_argument("--max_in_flight", type=int, default=8, help="pages sent at once")
+    parser.add_argument("--save_crops", action="store_true", help="also write the line crops")
+    parser.add_argument("--json-only", dest="json_only", action="store_true",
+                        help="write/print only the JSON, no pictures")  # fmt: skip
+    parser.add_argument("--font_path", help="CJK font for the pictures (else found at run time)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    options = parser.add_argument_group("PaddleX seal_recognition predict options")
+    options.add_argument("--use_doc_orientation_classify", type=_bool)
+    options.add_argument("--use_doc_unwarping", type=_bool)
+    options.add_argument("--use_layout_detection", type=_bool)
+    options.add_argument("--layout_threshold", type=_json_or_number)
+    options.add_argument("--layout_nms", type=_bool)
+    options.add_argument("--layout_unclip_ratio", type=_json_or_number)
+    options.add_argument("--layout_merge_bboxes_mode", type=_json_or_number,
+                         help=f"one of {MERGE_MODES} (quoted) or a JSON map")  # fmt: skip
+    options.add_argument("--seal_det_limit_side_len", type=int)
+    options.add_argument("--seal_det_limit_type", choices=LIMIT_TYPES)
+    options.add_argument("--seal_det_thresh", type=float)
+    options.add_argument("--seal_det_box_thresh", type=float)
+    options.add_argument("--seal_det_unclip_ratio", type=float)
+    options.add_argument("--seal_rec_score_thresh", type=float)
+    args = parser.parse_args(argv)
+    args.options = {
+        action.dest: getattr(args, action.dest)
+        for action in options._group_actions
+        if getattr(args, action.dest) is not None
+    }
+    mode = args.options.get("layout_merge_bboxes_mode")
+    if isinstance(mode, str | int | float) and not isinstance(mode, bool):
+        args.options["layout_merge_bboxes_mode"] = str(mode)
+    return args
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"seal-client: {message}", file=sys.stderr)
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    options = {"use_layout_detection": False} if args.no_layout else {}
     try:
-        result = SealClient(args.url, args.protocol).predict(args.input, **options)
-    except Exception as exc:  # one clear line, non-zero exit
-        print(f"seal-client: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    if args.json_only:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
-    else:
-        for line in result["texts"]:
-            print(f"seal {line['seal_index'] + 1}: {line['text']}  ({line['score']:.3f})")
+        from tqdm import tqdm
+
+        client = SealClient(args.url, args.protocol, max_in_flight=args.max_in_flight)
+        results = client.predict(
+            args.input,
+            pages=args.pages,
+            max_pages=args.max_pages,
+            raise_on_error=False,
+            **args.options,
+        )
+        failed = 0
+        with tqdm(desc="pages", unit="page", disable=args.quiet, file=sys.stderr) as progress:
+            for result in results:
+                progress.update(1)
+                if not result.ok:
+                    failed += 1
+                    progress.write(f"seal-client: {result.error}", file=sys.stderr)
+                    continue
+                if args.save_path is None:
+                    result.print()
+                    continue
+                result.save_to_json(args.save_path)
+                if not args.json_only:
+                    result.save_to_img(args.save_path, args.font_path)
+                if args.save_crops:
+                    result.save_crops(args.save_path)
+    except (ServerError, InputError, InvalidOptionError, FontNotFoundError, ValueError) as exc:
+        return _fail(str(exc), 2)
+    except PageError as exc:  # pragma: no cover - predict() runs with raise_on_error=False
+        return _fail(str(exc), 1)
+    if failed:
+        return _fail(f"{failed} page(s) failed; the others were written", 1)
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

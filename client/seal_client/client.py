@@ -1,44 +1,175 @@
-"""Send one page image to the ensemble and get the result dict back."""
+"""The client of the ``seal_recognition`` ensemble: inputs in, one result per page out, in order.
+
+Pages are sent concurrently (``max_in_flight`` requests at once, each from its own worker
+thread with its own Triton client, since the HTTP client is not thread-safe) so a long PDF
+keeps the server's dynamic batchers fed; results are yielded in input order all the same.
+"""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import threading
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
+from seal_client.inputs import Page, expand_inputs
+from seal_client.result import SealResult
 from seal_ocr import tensor_names as names
 from seal_ocr.params import parse_options
+
+
+class ServerError(RuntimeError):
+    """The server cannot be reached, or does not serve the expected ensemble."""
+
+
+class PageError(RuntimeError):
+    """The server refused or failed one page; ``page`` says which."""
+
+    def __init__(self, page: Page, message: str) -> None:
+        where = page.input_path or "<input>"
+        if page.page_index is not None:
+            where += f" page {page.page_index + 1}"
+        super().__init__(f"{where}: {message}")
+        self.page = page
+
+
+EXPECTED_INPUTS = {names.IMAGE: "BYTES", names.OPTIONS: "BYTES"}
+EXPECTED_OUTPUTS = {names.RESULT_JSON: "BYTES"}
 
 
 class SealClient:
     """``SealClient("127.0.0.1:8001")`` (gRPC) or ``SealClient("127.0.0.1:8000", "http")``."""
 
-    def __init__(self, url: str = "127.0.0.1:8001", protocol: str = "grpc", timeout_s: float = 120):
+    def __init__(
+        self,
+        url: str = "127.0.0.1:8001",
+        protocol: str = "grpc",
+        *,
+        max_in_flight: int = 8,
+        timeout_s: float = 300.0,
+    ) -> None:
         if protocol == "grpc":
             import tritonclient.grpc as triton
         elif protocol == "http":
             import tritonclient.http as triton
         else:
             raise ValueError(f"protocol must be 'grpc' or 'http', got {protocol!r}")
-        self.protocol = protocol
-        self._triton = triton
-        self._client = triton.InferenceServerClient(url)
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be >= 1")
+        self.url, self.protocol = url, protocol
+        self.max_in_flight = max_in_flight
         self.timeout_s = timeout_s
+        self._triton = triton
+        self._local = threading.local()
+        self._checked = False
 
-    def predict_bytes(self, image: bytes, **options: Any) -> dict[str, Any]:
-        """Result dict (see ``seal_ocr/schemas/result.schema.json``) of one encoded image."""
-        parse_options(options)  # fail fast, locally, with the server's own message
-        inputs = [self._triton.InferInput(names.IMAGE, [1], "BYTES")]
-        inputs[0].set_data_from_numpy(np.array([image], dtype=object))
-        if options:
-            inputs.append(self._triton.InferInput(names.OPTIONS, [1], "BYTES"))
-            inputs[1].set_data_from_numpy(np.array([json.dumps(options).encode()], dtype=object))
+    # -- connection ---------------------------------------------------------------------------
+    def _client(self):
+        client = getattr(self._local, "client", None)
+        if client is None:
+            if self.protocol == "grpc":
+                client = self._triton.InferenceServerClient(self.url)
+            else:
+                client = self._triton.InferenceServerClient(
+                    self.url, connection_timeout=self.timeout_s, network_timeout=self.timeout_s
+                )
+            self._local.client = client
+        return client
+
+    def check_server(self) -> None:
+        """Check once that the server is up and its ensemble has the expected tensors."""
+        if self._checked:
+            return
+        hint = f"cannot reach Triton at {self.url} — start it with `make serve`"
+        try:
+            client = self._client()
+            if not client.is_server_live():
+                raise ServerError(hint)
+            metadata = client.get_model_metadata(names.ENSEMBLE)
+        except ServerError:
+            raise
+        except Exception as exc:
+            text = str(exc)
+            if "unknown model" in text.lower() or "not found" in text.lower():
+                raise ServerError(
+                    f"Triton at {self.url} does not serve {names.ENSEMBLE!r}"
+                ) from None
+            raise ServerError(hint) from None
+        if self.protocol == "grpc":
+            inputs = {t.name: t.datatype for t in metadata.inputs}
+            outputs = {t.name: t.datatype for t in metadata.outputs}
+        else:
+            inputs = {t["name"]: t["datatype"] for t in metadata["inputs"]}
+            outputs = {t["name"]: t["datatype"] for t in metadata["outputs"]}
+        if inputs != EXPECTED_INPUTS or outputs != EXPECTED_OUTPUTS:
+            raise ServerError(
+                f"{names.ENSEMBLE!r} at {self.url} has inputs {inputs} and outputs {outputs}; "
+                f"this client expects {EXPECTED_INPUTS} -> {EXPECTED_OUTPUTS}"
+            )
+        self._checked = True
+
+    # -- inference ----------------------------------------------------------------------------
+    def infer_page(self, page: Page, options_json: bytes | None = None) -> SealResult:
+        """Send one page; raises PageError when the server refuses or fails it."""
+        triton = self._triton
+        inputs = [triton.InferInput(names.IMAGE, [1], "BYTES")]
+        inputs[0].set_data_from_numpy(np.array([page.data], dtype=object))
+        if options_json is not None:
+            inputs.append(triton.InferInput(names.OPTIONS, [1], "BYTES"))
+            inputs[1].set_data_from_numpy(np.array([options_json], dtype=object))
         kwargs = {"client_timeout": self.timeout_s} if self.protocol == "grpc" else {}
-        response = self._client.infer(names.ENSEMBLE, inputs, **kwargs)
-        return json.loads(response.as_numpy(names.RESULT_JSON)[0])
+        try:
+            response = self._client().infer(names.ENSEMBLE, inputs, **kwargs)
+        except Exception as exc:
+            message = exc.message() if hasattr(exc, "message") else str(exc)
+            raise PageError(
+                page, message.replace(f"in ensemble '{names.ENSEMBLE}', ", "")
+            ) from None
+        result = json.loads(response.as_numpy(names.RESULT_JSON)[0])
+        return SealResult.from_server(page, result)
 
-    def predict(self, path: str | Path, **options: Any) -> dict[str, Any]:
-        """Result dict of one image file."""
-        return self.predict_bytes(Path(path).read_bytes(), **options)
+    def predict(
+        self,
+        input: Any,
+        *,
+        pages: str | None = None,
+        max_pages: int | None = None,
+        raise_on_error: bool = True,
+        **options: Any,
+    ) -> Iterator[SealResult]:
+        """Yield one :class:`SealResult` per page, in input order.
+
+        ``input``: image or PDF path, directory, http(s) URL, bytes, BGR numpy array, or a list
+        of these. ``pages`` ("1-3,7") and ``max_pages`` apply to PDFs. ``options`` are PaddleX's
+        seal_recognition predict options (validated here before anything is sent). With
+        ``raise_on_error=False`` a failed page yields a result whose ``error`` is set instead of
+        raising :class:`PageError`. Unreadable inputs raise ``InputError`` when reached.
+        """
+        parse_options(options)
+        options_json = json.dumps(options).encode() if options else None
+        window: deque[tuple[Page, Future]] = deque()
+        with ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="seal-client") as pool:
+            try:
+                for page in expand_inputs(input, pages=pages, max_pages=max_pages):
+                    self.check_server()  # once, after the first input proved readable
+                    window.append((page, pool.submit(self.infer_page, page, options_json)))
+                    if len(window) >= self.max_in_flight:
+                        yield self._collect(*window.popleft(), raise_on_error)
+                while window:
+                    yield self._collect(*window.popleft(), raise_on_error)
+            finally:
+                for _, future in window:
+                    future.cancel()
+
+    @staticmethod
+    def _collect(page: Page, future: Future, raise_on_error: bool) -> SealResult:
+        try:
+            return future.result()
+        except PageError as exc:
+            if raise_on_error:
+                raise
+            return SealResult.failed(page, str(exc))
