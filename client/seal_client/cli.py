@@ -69,6 +69,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     options.add_argument("--seal_det_box_thresh", type=float)
     options.add_argument("--seal_det_unclip_ratio", type=float)
     options.add_argument("--seal_rec_score_thresh", type=float)
+    nested_help = "not PaddleX: keep seals lying inside other layout boxes"
+    options.add_argument("--keep_nested_seals", type=_bool, help=nested_help)
     args = parser.parse_args(argv)
     args.options = {
         action.dest: getattr(args, action.dest)

@@ -238,7 +238,12 @@ def _containment(boxes: np.ndarray) -> np.ndarray:
     return contained
 
 
-def _merge(boxes: np.ndarray, labels: Sequence[str], mode: str | Mapping[int, str]) -> np.ndarray:
+def _merge(
+    boxes: np.ndarray,
+    labels: Sequence[str],
+    mode: str | Mapping[int, str],
+    protected_cls: int | None = None,
+) -> np.ndarray:
     """Apply ``layout_merge_bboxes_mode``.
 
     "union" keeps everything; "large" drops every box contained (>= 90 %) in another box of any
@@ -247,11 +252,17 @@ def _merge(boxes: np.ndarray, labels: Sequence[str], mode: str | Mapping[int, st
     inside a text box survives "large"). Dict form ``{cls_id: mode}``, applied to the same boxes
     and AND-ed: "large" for class c drops boxes contained in a class-c box; "small" for class c
     considers only class-c boxes as the contained ones.
+
+    ``protected_cls`` (not PaddleX; the ``keep_nested_seals`` option): boxes of this class are
+    never dropped for lying inside another box, the fix for PaddleOCR#18306 where "large" drops a
+    seal stamped over a text or image block.
     """
     if len(boxes) == 0:
         return boxes
     contained = _containment(boxes)
     cls = boxes[:, 0]
+    if protected_cls is not None:
+        contained[cls == protected_cls, :] = False
     if _FORMULA_LABEL in labels:
         formula = labels.index(_FORMULA_LABEL)
         contained &= ~((cls == formula)[:, None] & (cls != formula)[None, :])
@@ -334,11 +345,13 @@ def postprocess_layout(
     labels: Sequence[str],
     page_hw: tuple[int, int],
     params: LayoutParams,
+    seal_label: str | None = None,
 ) -> list[LayoutBox]:
     """PaddleX ``DetPostProcess.apply`` for one page.
 
     ``raw_boxes``: (K, 6) float32 ``bbox`` rows ``(cls, score, x1, y1, x2, y2)`` of this page in
     page pixels; ``labels``: class names by id; ``page_hw``: (height, width) of the page.
+    ``seal_label`` names the seal class for ``params.keep_nested_seals``.
     Returns the boxes in PaddleX's output order (score-descending when NMS ran).
     """
     boxes = np.asarray(raw_boxes, dtype=np.float32).reshape(-1, 6)
@@ -347,7 +360,12 @@ def postprocess_layout(
         boxes = _nms(boxes)
     boxes = _filter_large_images(boxes, labels, page_hw)
     if params.merge_bboxes_mode:
-        boxes = _merge(boxes, labels, params.merge_bboxes_mode)
+        protected = None
+        if params.keep_nested_seals and seal_label is not None:
+            lowered = [label.lower() for label in labels]
+            if seal_label.lower() in lowered:
+                protected = lowered.index(seal_label.lower())
+        boxes = _merge(boxes, labels, params.merge_bboxes_mode, protected)
     if len(boxes) == 0:
         return []
     if params.unclip_ratio:

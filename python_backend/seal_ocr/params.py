@@ -27,6 +27,8 @@ class LayoutParams:
     nms: bool = True
     unclip_ratio: float | tuple[float, float] = 1.0
     merge_bboxes_mode: str | Mapping[int, str] = "large"
+    # not PaddleX: exempt seal boxes from merge removal (PaddleOCR#18306); off = PaddleX's result
+    keep_nested_seals: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,8 @@ OPTION_NAMES = (
     "seal_det_unclip_ratio",
     "seal_rec_score_thresh",
 )
+# our own options, beyond PaddleX's keywords
+EXTENSION_OPTION_NAMES = ("keep_nested_seals",)
 
 
 def _bool(name: str, value: Any) -> bool:
@@ -177,9 +181,10 @@ def parse_options(
         return options
     if not isinstance(raw, Mapping):
         raise InvalidOptionError(f"options must be a JSON object, got {type(raw).__name__}")
-    unknown = sorted(set(raw) - set(OPTION_NAMES))
+    known = OPTION_NAMES + EXTENSION_OPTION_NAMES
+    unknown = sorted(set(raw) - set(known))
     if unknown:
-        raise InvalidOptionError(f"unknown option(s) {unknown}; known: {list(OPTION_NAMES)}")
+        raise InvalidOptionError(f"unknown option(s) {unknown}; known: {list(known)}")
     given = {k: v for k, v in raw.items() if v is not None}
     layout, det = options.layout, options.seal_det
 
@@ -206,6 +211,10 @@ def parse_options(
     if "layout_merge_bboxes_mode" in given:
         mode = _merge_mode("layout_merge_bboxes_mode", given["layout_merge_bboxes_mode"])
         layout = replace(layout, merge_bboxes_mode=mode)
+
+    if "keep_nested_seals" in given:
+        keep = _bool("keep_nested_seals", given["keep_nested_seals"])
+        layout = replace(layout, keep_nested_seals=keep)
 
     if "seal_det_limit_side_len" in given:
         value = given["seal_det_limit_side_len"]

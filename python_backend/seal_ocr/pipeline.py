@@ -37,7 +37,9 @@ def layout_boxes_from_model(
     page_hw: tuple[int, int], raw_boxes: np.ndarray, info: LayoutInfo, options: PipelineOptions
 ) -> list[layout.LayoutBox]:
     """Layout post-processing of one page's raw model rows (K, 6)."""
-    return layout.postprocess_layout(raw_boxes, info.labels, page_hw, options.layout)
+    return layout.postprocess_layout(
+        raw_boxes, info.labels, page_hw, options.layout, seal_label=info.seal_label
+    )
 
 
 def seal_boxes_from_layout(

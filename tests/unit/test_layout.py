@@ -429,3 +429,20 @@ def test_preprocess_skips_resize_at_the_input_size() -> None:
 def test_preprocess_refuses_non_bgr_pages(bad: np.ndarray) -> None:
     with pytest.raises(InvalidImageError):
         preprocess_layout(bad)
+
+
+def test_keep_nested_seals_protects_the_seal_class_only() -> None:
+    # PaddleOCR#18306: "large" drops a seal stamped inside a table; keep_nested_seals keeps it
+    table = (TABLE, 0.9, 0, 0, 100, 100)
+    seal = (SEAL, 0.8, 10, 10, 40, 40)
+    text = (0, 0.7, 50, 50, 90, 60)  # also inside the table: still dropped
+    raw = rows(table, seal, text)
+    paddlex = postprocess_layout(raw, LABELS, (100, 100), LayoutParams(), seal_label="seal")
+    assert [box.label for box in paddlex] == ["table"]
+    fixed = postprocess_layout(
+        raw, LABELS, (100, 100), LayoutParams(keep_nested_seals=True), seal_label="seal"
+    )
+    assert [box.label for box in fixed] == ["table", "seal"]
+    # without knowing the seal label the option cannot apply
+    unknown = postprocess_layout(raw, LABELS, (100, 100), LayoutParams(keep_nested_seals=True))
+    assert [box.label for box in unknown] == ["table"]

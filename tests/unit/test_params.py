@@ -129,3 +129,13 @@ def test_option_names_are_paddlex_predict_keywords():
         "seal_det_unclip_ratio",
         "seal_rec_score_thresh",
     )
+
+
+def test_keep_nested_seals_is_our_extension_off_by_default():
+    assert parse_options({}).layout.keep_nested_seals is False
+    assert parse_options({"keep_nested_seals": True}).layout.keep_nested_seals is True
+    with pytest.raises(InvalidOptionError, match="keep_nested_seals"):
+        parse_options({"keep_nested_seals": 1})
+    assert options_from_json(
+        parse_options({"keep_nested_seals": True}).to_json()
+    ).layout.keep_nested_seals
