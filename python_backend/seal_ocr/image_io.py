@@ -19,6 +19,7 @@ from seal_ocr.errors import InvalidImageError
 
 SUPPORTED_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP")
 DEFAULT_MAX_PIXELS = 100_000_000  # ~10000 x 10000; a 144-DPI A0 page is ~ 4800 x 6700
+DEFAULT_MAX_BYTES = 64 * 2**20  # an encoded page above 64 MiB is refused before decoding
 
 
 def read_image_header(data: bytes) -> tuple[str, int, int]:
@@ -44,8 +45,19 @@ def read_image_header(data: bytes) -> tuple[str, int, int]:
             ) from None
 
 
-def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Decode ``data`` to an (H, W, 3) uint8 BGR array; raise InvalidImageError on bad input."""
+def decode_image(
+    data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_bytes: int = DEFAULT_MAX_BYTES
+) -> np.ndarray:
+    """Decode ``data`` to an (H, W, 3) uint8 BGR array; raise InvalidImageError on bad input.
+
+    Like PaddleX (``cv2.imdecode(..., IMREAD_COLOR)``): EXIF orientation is applied, alpha is
+    dropped, grey and CMYK become BGR, 16-bit is scaled to 8-bit, and a multi-page TIFF gives
+    its first page. GIF is not among the accepted formats.
+    """
+    if len(data) > max_bytes:
+        raise InvalidImageError(
+            f"image file is {len(data)} bytes, above the limit of {max_bytes} bytes"
+        )
     image_format, width, height = read_image_header(data)
     if image_format not in SUPPORTED_FORMATS:
         raise InvalidImageError(

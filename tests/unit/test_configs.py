@@ -149,3 +149,17 @@ def test_rec_dictionary_matches_model_classes():
     characters = require(MODEL_REPOSITORY / names.CHARACTERS_FILE).read_text("utf-8").splitlines()
     dims = list(load(names.TEXT_REC_MODEL).output[0].dims)
     assert dims[-1] == len(characters) + 2  # blank + dictionary + space
+
+
+@pytest.mark.parametrize(
+    "path",
+    [MODEL_REPOSITORY / step / "config.pbtxt" for step in PYTHON_STEPS]
+    + [MODEL_REPOSITORY / entry / "configs" / "cpu.pbtxt" for entry in ONNX_ENTRIES],
+    ids=lambda p: str(p.relative_to(MODEL_REPOSITORY)),
+)
+def test_every_queue_is_bounded(path: Path):
+    config = text_format.Parse(path.read_text(), mc.ModelConfig())
+    policy = config.dynamic_batching.default_queue_policy
+    assert policy.max_queue_size > 0
+    assert policy.timeout_action == mc.ModelQueuePolicy.REJECT
+    assert 0 < policy.default_timeout_microseconds <= 60_000_000

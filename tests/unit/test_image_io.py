@@ -67,3 +67,9 @@ def test_gif_is_refused_with_the_supported_list():
     Image.new("RGB", (10, 10)).save(buffer, format="GIF")
     with pytest.raises(InvalidImageError, match="unsupported image format GIF"):
         decode_image(buffer.getvalue())
+
+
+def test_byte_cap_is_checked_before_anything_else():
+    data = encode(np.zeros((10, 10, 3), np.uint8), ".png")
+    with pytest.raises(InvalidImageError, match="above the limit of 10 bytes"):
+        decode_image(data, max_bytes=10)

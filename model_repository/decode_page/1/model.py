@@ -8,7 +8,7 @@ import numpy as np
 
 from seal_ocr import tensor_names as names
 from seal_ocr.errors import InvalidImageError
-from seal_ocr.image_io import DEFAULT_MAX_PIXELS, decode_image
+from seal_ocr.image_io import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image
 from seal_ocr.params import parse_options_json
 from seal_triton.step import PipelineStep
 
@@ -27,6 +27,7 @@ def _single_bytes(array: np.ndarray | None, name: str) -> bytes | None:
 class TritonPythonModel(PipelineStep):
     def setup(self) -> None:
         self.max_pixels = int(self.parameter("max_image_pixels", str(DEFAULT_MAX_PIXELS)))
+        self.max_bytes = int(self.parameter("max_image_bytes", str(DEFAULT_MAX_BYTES)))
 
     async def run(self, inputs):
         options = parse_options_json(_single_bytes(inputs[names.OPTIONS], names.OPTIONS))
