@@ -145,6 +145,13 @@ def _open(source: bytes | Path, name: str) -> pdfium.PdfDocument:
 
 
 def _load_failure(source: bytes | Path, name: str, error: pdfium.PdfiumError) -> str:
+    # first: PDFium reports a 0-page document with a stale error code from an earlier failure
+    try:
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    except OSError:
+        data = b""
+    if _looks_pageless(data):
+        return f"{name} has no pages (0-page PDF)"
     code = error.err_code
     if code == pdfium_c.FPDF_ERR_PASSWORD:
         return f"{name} is encrypted (password-protected); decrypt it before sending it"
@@ -152,12 +159,6 @@ def _load_failure(source: bytes | Path, name: str, error: pdfium.PdfiumError) ->
         return f"{name} is encrypted with an unsupported security handler; decrypt it first"
     if code == pdfium_c.FPDF_ERR_FILE:
         return f"{name} cannot be opened by PDFium (file error)"
-    try:
-        data = source if isinstance(source, bytes) else Path(source).read_bytes()
-    except OSError:
-        data = b""
-    if _looks_pageless(data):
-        return f"{name} has no pages (0-page PDF)"
     return f"{name} is corrupt or truncated (PDFium: {error})"
 
 

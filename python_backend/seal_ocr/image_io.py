@@ -22,7 +22,7 @@ DEFAULT_MAX_PIXELS = 100_000_000  # ~10000 x 10000; a 144-DPI A0 page is ~ 4800 
 DEFAULT_MAX_BYTES = 64 * 2**20  # an encoded page above 64 MiB is refused before decoding
 
 
-def read_image_header(data: bytes) -> tuple[str, int, int]:
+def read_image_header(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[str, int, int]:
     """Return (format, width, height) from the header only; raise InvalidImageError."""
     if not data:
         raise InvalidImageError("empty image: the request carried 0 bytes")
@@ -32,8 +32,11 @@ def read_image_header(data: bytes) -> tuple[str, int, int]:
         try:
             with Image.open(io.BytesIO(data)) as image:
                 return image.format or "", image.width, image.height
-        except Image.DecompressionBombError:
-            raise InvalidImageError("image header claims an absurd pixel count") from None
+        except Image.DecompressionBombError as exc:
+            raise InvalidImageError(
+                f"image header claims an absurd pixel count ({exc}); above the limit of "
+                f"{max_pixels} pixels"
+            ) from None
         except Exception:
             head = data[:8]
             hint = (
@@ -58,7 +61,7 @@ def decode_image(
         raise InvalidImageError(
             f"image file is {len(data)} bytes, above the limit of {max_bytes} bytes"
         )
-    image_format, width, height = read_image_header(data)
+    image_format, width, height = read_image_header(data, max_pixels)
     if image_format not in SUPPORTED_FORMATS:
         raise InvalidImageError(
             f"unsupported image format {image_format or 'unknown'}; "
@@ -69,10 +72,19 @@ def decode_image(
             f"image is {width} x {height} = {width * height} pixels, above the limit of "
             f"{max_pixels} pixels"
         )
+    if image_format == "JPEG" and _jpeg_is_truncated(data):
+        # libjpeg "decodes" a cut file and leaves the missing rows uninitialised: they can hold
+        # an earlier request's pixels. Refuse it instead.
+        raise InvalidImageError(f"corrupt or truncated JPEG data ({len(data)} bytes)")
     page = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if page is None or page.size == 0:
         raise InvalidImageError(f"corrupt or truncated {image_format} data ({len(data)} bytes)")
     return page
+
+
+def _jpeg_is_truncated(data: bytes) -> bool:
+    """No end-of-image marker (FFD9) after the last start-of-scan (FFDA)."""
+    return data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda")
 
 
 def check_bgr_image(image: np.ndarray, what: str) -> None:

@@ -73,3 +73,26 @@ def test_byte_cap_is_checked_before_anything_else():
     data = encode(np.zeros((10, 10, 3), np.uint8), ".png")
     with pytest.raises(InvalidImageError, match="above the limit of 10 bytes"):
         decode_image(data, max_bytes=10)
+
+
+def test_truncated_jpeg_is_refused_not_filled_with_stale_memory():
+    image = np.random.default_rng(1).integers(0, 255, (120, 160, 3), np.uint8)
+    data = encode(image, ".jpg")
+    assert decode_image(data).shape == (120, 160, 3)
+    for cut in (0.3, 0.6, 0.95):
+        with pytest.raises(InvalidImageError, match="truncated JPEG"):
+            decode_image(data[: int(len(data) * cut)])
+
+
+def test_bomb_header_message_names_the_cap():
+    buffer = io.BytesIO()
+    Image.new("L", (1, 1)).save(buffer, format="PNG")
+    data = bytearray(buffer.getvalue())
+    # IHDR width/height at bytes 16..24; fix the CRC so only the size is "wrong"
+    import struct
+    import zlib
+
+    data[16:24] = struct.pack(">II", 50000, 50000)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    with pytest.raises(InvalidImageError, match="above the limit of 100000000 pixels"):
+        decode_image(bytes(data))

@@ -30,6 +30,8 @@ class TritonPythonModel(PipelineStep):
         self.max_bytes = int(self.parameter("max_image_bytes", str(DEFAULT_MAX_BYTES)))
 
     async def run(self, inputs):
+        if inputs[names.IMAGE] is None:
+            raise InvalidImageError(f"the request has no {names.IMAGE} input")
         options = parse_options_json(_single_bytes(inputs[names.OPTIONS], names.OPTIONS))
         page = decode_image(
             _single_bytes(inputs[names.IMAGE], names.IMAGE), max_pixels=self.max_pixels
