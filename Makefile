@@ -11,7 +11,7 @@ MODELS_STAMP := $(REPO)/layout/layout_info.json
 SOURCE ?= rapid
 PYTEST_ARGS ?=
 
-.PHONY: help setup models serve stop test test-unit test-integration lint format clean
+.PHONY: help setup models serve stop test test-unit test-integration parity parity-fast lint format clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -47,6 +47,12 @@ test-unit: setup models ## tests that need no server
 test-integration: setup models ## tests against a real tritonserver (started on free ports)
 	$(VPY) -m pytest tests/integration $(PYTEST_ARGS)
 
+parity: setup models ## real PaddleX 3.7.2 vs the ensemble on real + 120 synthetic pages (installs .venv-paddlex)
+	bash parity/run.sh full
+
+parity-fast: setup models ## the same on 3 real + 6 synthetic pages (CI)
+	bash parity/run.sh fast
+
 lint: setup ## ruff check and format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -56,4 +62,4 @@ format: setup ## ruff format and autofix
 	$(VENV)/bin/ruff check --fix .
 
 clean: ## remove built models, caches and the build dir (keeps .venv)
-	rm -rf .build .cache $(REPO)/*/1/model.onnx $(REPO)/layout/layout_info.json $(REPO)/text_rec/characters.txt
+	rm -rf .build .cache .venv-paddlex $(REPO)/*/1/model.onnx $(REPO)/layout/layout_info.json $(REPO)/text_rec/characters.txt
