@@ -21,7 +21,7 @@ setup: $(SETUP_STAMP) ## create .venv with the pinned dependencies (quick when d
 $(SETUP_STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 needed (the Triton stub is built for it)"'
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install --quiet -e ".[dev]"
+	$(VPY) -m pip install --quiet -e ".[server,dev]"
 	bash tools/install_fonts.sh
 	touch $@
 
