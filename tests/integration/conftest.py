@@ -35,6 +35,12 @@ def http_client(triton_server):
     return httpclient.InferenceServerClient(triton_server.http_url, concurrency=8)
 
 
+@pytest.fixture(params=["grpc", "http"])
+def client(request, grpc_client, http_client):
+    """(protocol, raw tritonclient) for each protocol: tests using it run over both."""
+    return request.param, grpc_client if request.param == "grpc" else http_client
+
+
 # --- summary table: input class -> status/message ---------------------------------------------
 # Tests of bad and degenerate inputs record what they observed (before asserting, so a failing or
 # xfail test still shows the real outcome); the table is printed at the end of the run.

@@ -164,11 +164,6 @@ def assert_served(client, record, input_class: str, reply: Reply) -> dict:
     return reply.result
 
 
-@pytest.fixture(params=["grpc", "http"])
-def client(request, grpc_client, http_client):
-    return request.param, grpc_client if request.param == "grpc" else http_client
-
-
 # --- building odd files ------------------------------------------------------------------------
 
 

@@ -26,11 +26,6 @@ MODULES = {"grpc": grpcclient, "http": httpclient}
 SEAL_LABEL = "figure"  # the stand-in layout model's seal label (model_repository/layout)
 
 
-@pytest.fixture(params=["grpc", "http"])
-def client(request, grpc_client, http_client):
-    return request.param, grpc_client if request.param == "grpc" else http_client
-
-
 def png(image: np.ndarray) -> bytes:
     ok, encoded = cv2.imencode(".png", image)
     assert ok

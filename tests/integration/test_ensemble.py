@@ -35,11 +35,6 @@ REAL_IMAGES = [
 ]
 
 
-@pytest.fixture(params=["grpc", "http"])
-def client(request, grpc_client, http_client):
-    return request.param, grpc_client if request.param == "grpc" else http_client
-
-
 def infer(client, data: bytes, options: dict | None = None) -> dict:
     protocol, triton = client
     module = MODULES[protocol]
