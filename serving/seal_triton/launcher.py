@@ -10,7 +10,9 @@ See ``triton-on-cpu.md`` for why PATH must start with the venv's ``bin``.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -22,10 +24,14 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from seal_ocr.admission import MAX_IN_FLIGHT_ENV, default_state_path
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MODEL_REPOSITORY = REPO_ROOT / "model_repository"
 DEFAULT_BUILD_DIR = REPO_ROOT / ".build"
 ORT_BACKEND_SOURCE = REPO_ROOT / "serving" / "backends" / "onnxruntime"
+RESTRICTED_APIS = "model-repository,logging,trace"
+log = logging.getLogger("seal_triton")
 
 
 def _pytriton_root() -> Path:
@@ -81,6 +87,16 @@ class ServerConfig:
     metrics_port: int = 8002
     model_config_name: str = "cpu"
     log_verbose: int = 0
+    # In-flight requests get this long to finish on SIGTERM; stop() waits a little longer
+    # before SIGKILL so Triton's own exit path and ours do not race (both were 30 s).
+    exit_timeout_s: int = 10
+    # APIs that change the running server (load/unload, log and trace settings) answer only
+    # requests carrying this header; the key is random per launch and never printed.
+    admin_header: str = "triton-admin-key"
+    admin_key: str = field(default_factory=lambda: secrets.token_hex(16), repr=False)
+    # admission control: requests in the pipeline at once (None = decode_page's config, 0 = no
+    # cap, e.g. to measure raw capacity past saturation); see seal_ocr/admission.py
+    max_in_flight: int | None = None
     extra_args: list[str] = field(default_factory=list)
 
     def resolve_ports(self) -> ServerConfig:
@@ -106,6 +122,9 @@ class ServerConfig:
             f"--metrics-address={self.address}",
             f"--metrics-port={self.metrics_port}",
             f"--log-verbose={self.log_verbose}",
+            f"--exit-timeout-secs={self.exit_timeout_s}",
+            f"--http-restricted-api={RESTRICTED_APIS}:{self.admin_header}={self.admin_key}",
+            f"--grpc-restricted-protocol={RESTRICTED_APIS}:{self.admin_header}={self.admin_key}",
             *self.extra_args,
         ]
 
@@ -118,6 +137,8 @@ class ServerConfig:
         )
         # One ORT/OpenMP thread pool per stub unless a config asks otherwise.
         env.setdefault("OMP_NUM_THREADS", "1")
+        if self.max_in_flight is not None:
+            env[MAX_IN_FLIGHT_ENV] = str(self.max_in_flight)
         return env
 
 
@@ -172,7 +193,11 @@ class TritonServer:
             time.sleep(0.2)
         raise TimeoutError(f"tritonserver not ready after {timeout_s:.0f} s")
 
-    def stop(self, timeout_s: float = 30.0) -> None:
+    def stop(self, timeout_s: float | None = None) -> None:
+        """SIGTERM the process group; SIGKILL when it is still there after ``timeout_s``
+        (default: Triton's exit timeout + 10 s)."""
+        if timeout_s is None:
+            timeout_s = self.config.exit_timeout_s + 10.0
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
@@ -180,6 +205,9 @@ class TritonServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+        if self.process is not None:
+            # the admission leases of this server (named by its PID; a new server starts empty)
+            default_state_path(self.process.pid).unlink(missing_ok=True)
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
@@ -192,16 +220,29 @@ class TritonServer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m seal_triton.launcher``: run the server in the foreground until Ctrl-C/SIGTERM."""
+    """``python -m seal_triton.launcher``: serve in the foreground until Ctrl-C/SIGTERM.
+
+    The server is supervised (a dead stub or a crashed server is restarted, see
+    :mod:`seal_triton.supervisor`) and the PaddleX-compatible HTTP gateway runs beside it.
+    """
+    from seal_triton.supervisor import GatewayConfig, Supervisor
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model-repository", type=Path, default=DEFAULT_MODEL_REPOSITORY)
     parser.add_argument("--address", default=os.environ.get("TRITON_ADDRESS", "127.0.0.1"))
     parser.add_argument("--http-port", type=int, default=8000)
     parser.add_argument("--grpc-port", type=int, default=8001)
     parser.add_argument("--metrics-port", type=int, default=8002)
+    parser.add_argument("--gateway-port", type=int, default=8080)
+    parser.add_argument("--no-gateway", action="store_true", help="serve Triton only")
+    parser.add_argument("--exit-timeout", type=int, default=10, help="seconds to drain on stop")
+    parser.add_argument(
+        "--max-in-flight", type=int, help="admission cap (default: decode_page's config; 0 = off)"
+    )
     parser.add_argument("--pid-file", type=Path, default=DEFAULT_BUILD_DIR / "tritonserver.pid")
     parser.add_argument("--log-verbose", type=int, default=0)
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     config = ServerConfig(
         model_repository=args.model_repository.resolve(),
         address=args.address,
@@ -209,32 +250,37 @@ def main(argv: list[str] | None = None) -> int:
         grpc_port=args.grpc_port,
         metrics_port=args.metrics_port,
         log_verbose=args.log_verbose,
+        exit_timeout_s=args.exit_timeout,
+        max_in_flight=args.max_in_flight,
     )
-    server = TritonServer(config)
+    gateway = None if args.no_gateway else GatewayConfig(args.address, args.gateway_port)
+    supervisor = Supervisor(TritonServer(config), gateway)
 
     def _terminate(signum, frame):  # turn SIGTERM (make stop) into the same path as Ctrl-C
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        server.start()
+        supervisor.start()
         args.pid_file.parent.mkdir(parents=True, exist_ok=True)
         args.pid_file.write_text(str(os.getpid()))
+        server = supervisor.server
+        gateway_line = ""
+        if gateway is not None:
+            gateway_line = f", PaddleX API http://{gateway.host}:{gateway.port}/seal-recognition"
         print(
             f"seal_recognition is ready: HTTP {server.http_url}, gRPC {server.grpc_url}, "
-            f"metrics {config.address}:{config.metrics_port}\n"
+            f"metrics {config.address}:{config.metrics_port}{gateway_line}\n"
             f"  try: .venv/bin/seal-client --input ../shared/eval/real/nephren_10_oval.jpg "
             f"--url {server.grpc_url}\n  stop: Ctrl-C or `make stop`",
             flush=True,
         )
-        while server.process is not None and server.process.poll() is None:
-            time.sleep(0.5)
-        return server.process.returncode if server.process else 1
+        return supervisor.run()
     except KeyboardInterrupt:
         print("stopping tritonserver ...", flush=True)
         return 0
     finally:
-        server.stop()
+        supervisor.stop()
         args.pid_file.unlink(missing_ok=True)
 
 

@@ -2,7 +2,11 @@
 
 A step's ``model.py`` subclasses :class:`PipelineStep` and implements ``setup`` (read its
 config) and ``run`` (one request -> output arrays). Errors stay with their request:
-``InvalidInputError`` from ``seal_ocr`` becomes ``INVALID_ARG``, anything else ``INTERNAL``.
+``InvalidInputError`` from ``seal_ocr`` becomes ``INVALID_ARG``; a request refused for load
+(admission control, or a model call refused by a full queue or a queue timeout) is
+``UNAVAILABLE``, so clients can tell "retry later" from a bug; anything else is ``INTERNAL``.
+A failed request's admission lease is given back by the step that fails it; the last step
+(``final_step``) gives it back on success.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from seal_ocr.errors import InvalidInputError
+from seal_ocr import tensor_names as names
+from seal_ocr.admission import AdmissionGate, default_state_path
+from seal_ocr.errors import InvalidInputError, ServerBusyError
 from seal_ocr.packing import plan_batches
 
 
@@ -29,8 +35,14 @@ class StepError(Exception):
     """A failure of a step's own model call (BLS); reported as INTERNAL with its message."""
 
 
+class StepUnavailable(StepError):
+    """A model call refused for load (``UNAVAILABLE``); reported as ``UNAVAILABLE``."""
+
+
 class PipelineStep:
     """Base class of the ``TritonPythonModel`` of each Python step."""
+
+    final_step = False  # the last step of the ensemble releases the admission lease on success
 
     def initialize(self, args: dict[str, Any]) -> None:
         self.pb = _pb()
@@ -39,6 +51,7 @@ class PipelineStep:
         self.config = json.loads(args["model_config"])
         # the repository root: assets of other entries are configured relative to it
         self.repository_root = Path(args["model_repository"]).parent
+        self.gate = AdmissionGate(default_state_path())
         self.setup()
 
     def parameter(self, key: str, default: str | None = None) -> str:
@@ -62,16 +75,34 @@ class PipelineStep:
             arrays[spec["name"]] = None if tensor is None else tensor.as_numpy()
         return arrays
 
+    @staticmethod
+    def ticket_of(inputs: dict[str, np.ndarray | None]) -> str:
+        ticket = inputs.get(names.ADMISSION_TICKET)
+        return "" if ticket is None or ticket.size == 0 else ticket.reshape(-1)[0].decode()
+
     async def _one(self, request):
+        inputs = self._inputs(request)
+        response = await self._respond(inputs)
+        if response.has_error() or self.final_step:
+            self.gate.release(self.ticket_of(inputs))
+        return response
+
+    async def _respond(self, inputs: dict[str, np.ndarray | None]):
         pb = self.pb
         started = time.perf_counter()
         try:
-            outputs = await self.run(self._inputs(request))
+            outputs = await self.run(inputs)
             tensors = [pb.Tensor(name, np.ascontiguousarray(a)) for name, a in outputs.items()]
             return pb.InferenceResponse(output_tensors=tensors)
+        except ServerBusyError as exc:
+            return pb.InferenceResponse(error=pb.TritonError(str(exc), pb.TritonError.UNAVAILABLE))
         except InvalidInputError as exc:
             self.logger.log_info(f"{self.model_name}: rejected request: {exc}")
             return pb.InferenceResponse(error=pb.TritonError(str(exc), pb.TritonError.INVALID_ARG))
+        except StepUnavailable as exc:
+            self.logger.log_warn(f"{self.model_name}: refused for load: {exc}")
+            message = f"{self.model_name}: {exc}"
+            return pb.InferenceResponse(error=pb.TritonError(message, pb.TritonError.UNAVAILABLE))
         except Exception as exc:
             elapsed = time.perf_counter() - started
             self.logger.log_error(f"{self.model_name}: failed after {elapsed:.3f} s: {exc!r}")
@@ -93,7 +124,9 @@ class PipelineStep:
         )
         response = await request.async_exec()
         if response.has_error():
-            raise StepError(f"{model}: {response.error().message()}")
+            error = response.error()
+            unavailable = error.code() == pb.TritonError.UNAVAILABLE
+            raise (StepUnavailable if unavailable else StepError)(f"{model}: {error.message()}")
         return {name: pb.get_output_tensor_by_name(response, name).as_numpy() for name in outputs}
 
     async def infer_items(

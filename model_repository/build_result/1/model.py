@@ -17,6 +17,8 @@ from seal_triton.step import PipelineStep
 
 
 class TritonPythonModel(PipelineStep):
+    final_step = True  # gives the request's admission lease back
+
     async def run(self, inputs):
         options = options_from_json(inputs[names.PIPELINE_OPTIONS][0].decode())
         seal_boxes = inputs[names.SEAL_BOXES]

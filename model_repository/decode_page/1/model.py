@@ -1,12 +1,15 @@
-"""Step 1: decode the uploaded image file and validate the request options.
+"""Step 1: admit the request, decode the uploaded image file and validate the request options.
 
-IMAGE (bytes of one image file) + OPTIONS (optional JSON) -> PAGE (H, W, 3) uint8 BGR and
-PIPELINE_OPTIONS (validated JSON with every default filled in). Bad bytes or options: INVALID_ARG.
+IMAGE (bytes of one image file) + OPTIONS (optional JSON) -> PAGE (H, W, 3) uint8 BGR,
+PIPELINE_OPTIONS (validated JSON with every default filled in) and ADMISSION_TICKET (the
+request's lease, see seal_ocr.admission). Bad bytes or options: INVALID_ARG. More than
+max_in_flight requests in the pipeline: UNAVAILABLE, before any decoding.
 """
 
 import numpy as np
 
 from seal_ocr import tensor_names as names
+from seal_ocr.admission import AdmissionGate, capacity_from, default_state_path
 from seal_ocr.errors import InvalidImageError
 from seal_ocr.image_io import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image
 from seal_ocr.params import parse_options_json
@@ -28,13 +31,31 @@ class TritonPythonModel(PipelineStep):
     def setup(self) -> None:
         self.max_pixels = int(self.parameter("max_image_pixels", str(DEFAULT_MAX_PIXELS)))
         self.max_bytes = int(self.parameter("max_image_bytes", str(DEFAULT_MAX_BYTES)))
+        self.gate = AdmissionGate(
+            default_state_path(),
+            capacity=capacity_from(self.parameter("max_in_flight", "0")),
+            lease_s=float(self.parameter("admission_lease_s", "120")),
+        )
+        self.logger.log_info(f"{self.model_name}: max_in_flight {self.gate.capacity} (0 = no cap)")
 
     async def run(self, inputs):
+        ticket = self.gate.admit()  # refuse overload before spending anything on the request
+        try:
+            return self.decode(inputs) | {
+                names.ADMISSION_TICKET: np.array([ticket.encode()], dtype=object)
+            }
+        except BaseException:
+            self.gate.release(ticket)  # not in this step's inputs: the base class cannot
+            raise
+
+    def decode(self, inputs):
         if inputs[names.IMAGE] is None:
             raise InvalidImageError(f"the request has no {names.IMAGE} input")
         options = parse_options_json(_single_bytes(inputs[names.OPTIONS], names.OPTIONS))
         page = decode_image(
-            _single_bytes(inputs[names.IMAGE], names.IMAGE), max_pixels=self.max_pixels
+            _single_bytes(inputs[names.IMAGE], names.IMAGE),
+            max_pixels=self.max_pixels,
+            max_bytes=self.max_bytes,
         )
         return {
             names.PAGE: page,

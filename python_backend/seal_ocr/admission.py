@@ -1,0 +1,119 @@
+"""Admission control: at most ``capacity`` requests in the pipeline at once, the rest refused.
+
+Why here and not in Triton's queues: on a CPU box the pipeline saturates with one or two requests
+in flight, and every request admitted past that point does not wait in a queue a policy can see;
+it shares the cores with the others, so latency grows with the load and no queue ever fills
+(measured: 4x the saturating load was all admitted, p50 1.9 s -> 8.4 s; docs/robustness.md).
+A cap on the requests *in flight* is what bounds the latency of accepted work.
+
+The pipeline's steps run in separate processes (one Triton stub per model instance), so the
+count lives in a small file shared by them, updated under an exclusive ``flock``. Each admitted
+request holds a lease: a ticket with an expiry time. The first step takes it, the last step (or
+whichever step fails the request) gives it back; a lease whose request vanished without either
+(its stub was killed, a queue refused it between steps) expires after ``lease_s``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import secrets
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from seal_ocr.errors import ServerBusyError
+
+# the environment overrides the model config, so one repository serves both a capped production
+# server and an uncapped capacity measurement (perf_analyzer sweeps past saturation on purpose)
+MAX_IN_FLIGHT_ENV = "SEAL_MAX_IN_FLIGHT"
+
+
+def default_state_path(server_pid: int | None = None) -> Path:
+    """The lease file of one server: every stub is a child of ``tritonserver``, so the parent's
+    PID names the server (a restarted server starts with an empty file)."""
+    pid = os.getppid() if server_pid is None else server_pid
+    directory = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
+    return directory / f"seal_recognition_admission_{pid}"
+
+
+def capacity_from(config_value: str | int, environ: dict[str, str] | None = None) -> int:
+    """The cap in force: ``$SEAL_MAX_IN_FLIGHT`` when set, else the config's; 0 = no cap."""
+    environ = os.environ if environ is None else environ
+    text = str(environ.get(MAX_IN_FLIGHT_ENV, "") or config_value).strip()
+    try:
+        capacity = int(text)
+    except ValueError:
+        raise ValueError(f"max_in_flight must be an integer >= 0, got {text!r}") from None
+    if capacity < 0:
+        raise ValueError(f"max_in_flight must be an integer >= 0, got {capacity}")
+    return capacity
+
+
+@dataclass
+class AdmissionGate:
+    """Leases of in-flight requests in ``path``: one ``<ticket> <expiry>`` line each.
+
+    ``capacity`` 0 admits everything and hands out the empty ticket (no file is touched).
+    Times are ``clock()`` seconds (wall clock: the processes share it).
+    """
+
+    path: Path
+    capacity: int = 0
+    lease_s: float = 120.0
+    clock: Callable[[], float] = field(default=time.time, repr=False)
+
+    def _locked_update(self, change: Callable[[dict[str, float]], str | None]) -> str | None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a+", encoding="ascii") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                handle.seek(0)
+                now = self.clock()
+                leases = {}
+                for line in handle.read().splitlines():
+                    ticket, _, expiry = line.partition(" ")
+                    if ticket and float(expiry or 0) > now:  # expired leases are dropped
+                        leases[ticket] = float(expiry)
+                outcome = change(leases)
+                handle.seek(0)
+                handle.truncate()
+                handle.write("".join(f"{t} {e:.3f}\n" for t, e in leases.items()))
+                handle.flush()
+                return outcome
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def admit(self) -> str:
+        """A new lease's ticket; raises :class:`ServerBusyError` when ``capacity`` are held."""
+        if self.capacity <= 0:
+            return ""
+
+        def take(leases: dict[str, float]) -> str | None:
+            if len(leases) >= self.capacity:
+                return None
+            ticket = secrets.token_hex(8)
+            leases[ticket] = self.clock() + self.lease_s
+            return ticket
+
+        ticket = self._locked_update(take)
+        if ticket is None:
+            raise ServerBusyError(
+                f"server busy: {self.capacity} requests already in progress "
+                f"(max_in_flight {self.capacity}); retry later"
+            )
+        return ticket
+
+    def release(self, ticket: str) -> None:
+        """Give a lease back (unknown, expired or empty tickets are ignored)."""
+        if ticket:
+            self._locked_update(lambda leases: leases.pop(ticket, None) and None)
+
+    def in_flight(self) -> int:
+        """Leases held now (for tests and diagnostics)."""
+        if not self.path.exists():
+            return 0
+        count = self._locked_update(lambda leases: str(len(leases)))
+        return int(count or 0)
