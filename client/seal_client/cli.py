@@ -48,7 +48,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--protocol", choices=["grpc", "http"], default="grpc")
     parser.add_argument("--pages", help='PDF pages to read, 1-based, e.g. "1-3,7"')
     parser.add_argument("--max_pages", type=int, help="refuse PDFs with more selected pages")
-    parser.add_argument("--max_in_flight", type=int, default=8, help="pages sent at once")
+    parser.add_argument(
+        "--max_in_flight", type=int, default=3, help="pages sent at once (the server admits 3)"
+    )
     parser.add_argument("--save_crops", action="store_true", help="also write the line crops")
     parser.add_argument("--json-only", dest="json_only", action="store_true",
                         help="write/print only the JSON, no pictures")  # fmt: skip

@@ -8,7 +8,9 @@ keeps the server's dynamic batchers fed; results are yielded in input order all 
 from __future__ import annotations
 
 import json
+import random
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,12 +31,20 @@ class ServerError(RuntimeError):
 class PageError(RuntimeError):
     """The server refused or failed one page; ``page`` says which."""
 
-    def __init__(self, page: Page, message: str) -> None:
+    def __init__(self, page: Page, message: str, status: str | None = None) -> None:
         where = page.input_path or "<input>"
         if page.page_index is not None:
             where += f" page {page.page_index + 1}"
         super().__init__(f"{where}: {message}")
         self.page = page
+        # Triton's status as tritonclient reports it ("StatusCode.INVALID_ARGUMENT" over gRPC,
+        # "400" over HTTP), so callers can tell a refused page from an overloaded server.
+        self.status = status
+
+
+def is_busy(error: PageError) -> bool:
+    """True when the server refused the page for load (retry later), not for its content."""
+    return error.status in ("StatusCode.UNAVAILABLE", "503")
 
 
 EXPECTED_INPUTS = {names.IMAGE: "BYTES", names.OPTIONS: "BYTES"}
@@ -49,8 +59,9 @@ class SealClient:
         url: str = "127.0.0.1:8001",
         protocol: str = "grpc",
         *,
-        max_in_flight: int = 8,
+        max_in_flight: int = 3,
         timeout_s: float = 300.0,
+        busy_retry_s: float = 120.0,
     ) -> None:
         if protocol == "grpc":
             import tritonclient.grpc as triton
@@ -63,6 +74,9 @@ class SealClient:
         self.url, self.protocol = url, protocol
         self.max_in_flight = max_in_flight
         self.timeout_s = timeout_s
+        # a server at its admission cap refuses with UNAVAILABLE ("server busy"): such pages are
+        # sent again with exponential back-off for up to this long (0 = never)
+        self.busy_retry_s = busy_retry_s
         self._triton = triton
         self._local = threading.local()
         self._checked = False
@@ -114,7 +128,23 @@ class SealClient:
 
     # -- inference ----------------------------------------------------------------------------
     def infer_page(self, page: Page, options_json: bytes | None = None) -> SealResult:
-        """Send one page; raises PageError when the server refuses or fails it."""
+        """Send one page; raises PageError when the server refuses or fails it.
+
+        Refusals for load (UNAVAILABLE: admission cap, full queue) are retried with jittered
+        exponential back-off (0.25 s doubling to 8 s) for up to ``busy_retry_s``.
+        """
+        deadline = time.monotonic() + self.busy_retry_s
+        pause = 0.25
+        while True:
+            try:
+                return self._infer_once(page, options_json)
+            except PageError as exc:
+                if not is_busy(exc) or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause * random.uniform(0.5, 1.0))
+            pause = min(pause * 2, 8.0)
+
+    def _infer_once(self, page: Page, options_json: bytes | None) -> SealResult:
         triton = self._triton
         inputs = [triton.InferInput(names.IMAGE, [1], "BYTES")]
         inputs[0].set_data_from_numpy(np.array([page.data], dtype=object))
@@ -126,8 +156,11 @@ class SealClient:
             response = self._client().infer(names.ENSEMBLE, inputs, **kwargs)
         except Exception as exc:
             message = exc.message() if hasattr(exc, "message") else str(exc)
+            status = exc.status() if hasattr(exc, "status") else None
             raise PageError(
-                page, message.replace(f"in ensemble '{names.ENSEMBLE}', ", "")
+                page,
+                message.replace(f"in ensemble '{names.ENSEMBLE}', ", ""),
+                None if status is None else str(status),
             ) from None
         result = json.loads(response.as_numpy(names.RESULT_JSON)[0])
         return SealResult.from_server(page, result)

@@ -110,25 +110,34 @@ class SealResult:
             crops.append(line_images(self.image, box[None], [polys]))
         return crops
 
-    def save_to_img(self, save_path: str | Path, font_path: str | Path | None = None) -> list[Path]:
-        """Write the layout picture (when layout ran) and one picture per seal region."""
+    def pictures(self, font_path: str | Path | None = None) -> dict[str, np.ndarray]:
+        """PaddleX's ``res.img``: ``layout_det_res`` (when layout ran), ``seal_res_region<N>``.
+
+        Each value is a BGR uint8 picture; keys are in PaddleX's order.
+        """
         from seal_client import visualize
 
         self._require_ok()
         font = visualize.find_cjk_font(font_path)
-        directory = Path(save_path)
-        stem = self.page.stem
-        written = []
+        pictures: dict[str, np.ndarray] = {}
         if "layout_det_res" in self.json:
-            picture = visualize.draw_layout(self.image, self.json["layout_det_res"]["boxes"], font)
-            written.append(_write_image(_target(directory, f"{stem}_layout_det_res.png"), picture))
+            boxes = self.json["layout_det_res"]["boxes"]
+            pictures["layout_det_res"] = visualize.draw_layout(self.image, boxes, font)
         for number, (crop, seal) in enumerate(
             zip(self.seal_crops(), self.json["seal_res_list"], strict=True), start=1
         ):
-            picture = visualize.draw_seal_region(crop, seal["rec_polys"], seal["rec_texts"], font)
-            name = f"{stem}_seal_res_region{number}.png"
-            written.append(_write_image(_target(directory, name), picture))
-        return written
+            pictures[f"seal_res_region{number}"] = visualize.draw_seal_region(
+                crop, seal["rec_polys"], seal["rec_texts"], font
+            )
+        return pictures
+
+    def save_to_img(self, save_path: str | Path, font_path: str | Path | None = None) -> list[Path]:
+        """Write the layout picture (when layout ran) and one picture per seal region."""
+        directory = Path(save_path)
+        return [
+            _write_image(_target(directory, f"{self.page.stem}_{key}.png"), picture)
+            for key, picture in self.pictures(font_path).items()
+        ]
 
     def save_crops(self, save_path: str | Path) -> list[Path]:
         """Write ``<stem>_seal_res_region<N>_line<M>.png`` for every detected polygon."""

@@ -1,0 +1,219 @@
+"""The FastAPI application: ``POST /seal-recognition``, ``GET /health``, ``/openapi.json``.
+
+Nothing blocking runs on the event loop: Triton calls go to a bounded thread pool (the client
+package's :class:`~seal_client.SealClient`, one Triton client per thread), decoding, PDF
+rendering and pictures to the default executor, URL inputs through aiohttp.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from seal_client import PageError, SealClient, ServerError
+from seal_client.inputs import Page
+from seal_client.visualize import FontNotFoundError, find_cjk_font
+from seal_gateway.config import GatewayConfig
+from seal_gateway.errors import (
+    INTERNAL_ERROR,
+    LOG,
+    GatewayError,
+    install_error_handlers,
+    new_log_id,
+)
+from seal_gateway.fetch import FetchPolicy, fetch_url, make_session
+from seal_gateway.files import decode_base64, is_url, load_document, resolve_file_type
+from seal_gateway.limits import BodySizeLimit
+from seal_gateway.options import options_json, pipeline_options
+from seal_gateway.results import page_result
+from seal_gateway.schemas import InferRequest, InferResponse, NoResultResponse
+from seal_ocr.errors import InvalidOptionError
+
+INFER_PATH = "/seal-recognition"
+UNAVAILABLE = "Service unavailable: the inference server is unreachable or overloaded; retry later"
+# Triton statuses as tritonclient reports them (gRPC enum name, HTTP status code)
+_REFUSED_STATUSES = frozenset({"StatusCode.INVALID_ARGUMENT", "400"})
+_UNAVAILABLE_STATUSES = frozenset(
+    {"StatusCode.UNAVAILABLE", "StatusCode.DEADLINE_EXCEEDED", "503", "504", "429"}
+)
+_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": NoResultResponse, "description": description}
+    for status, description in (
+        (413, "Request body above the size cap"),
+        (422, "Invalid request, options, file or URL"),
+        (500, "Internal server error"),
+        (503, "Triton unreachable, overloaded or timed out"),
+    )
+}
+
+
+@dataclass
+class GatewayState:
+    """What the request handlers share; the pool and session live from startup to shutdown."""
+
+    config: GatewayConfig
+    client: SealClient
+    font: Path | None
+    triton_pool: ThreadPoolExecutor | None = None
+    http: aiohttp.ClientSession | None = None
+
+
+def find_font(config: GatewayConfig) -> Path | None:
+    """The pictures' CJK font; None (pictures refused) when none is installed and none given."""
+    try:
+        return find_cjk_font(config.font_path)
+    except FontNotFoundError as error:
+        if config.font_path is not None:
+            raise  # an explicit font that does not work is a configuration error
+        LOG.warning("%s: requests with visualize on will fail (500)", error)
+        return None
+
+
+def build_app(config: GatewayConfig) -> FastAPI:
+    """The gateway for ``config`` (serve it with uvicorn, see ``python -m seal_gateway``)."""
+    client = SealClient(
+        config.triton_url,
+        config.protocol,
+        max_in_flight=config.max_in_flight,
+        timeout_s=config.triton_timeout_s,
+    )
+    state = GatewayState(config=config, client=client, font=find_font(config))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state.triton_pool = ThreadPoolExecutor(config.max_in_flight, thread_name_prefix="triton")
+        state.http = make_session(config.allow_private_urls)
+        try:
+            yield
+        finally:
+            await state.http.close()
+            state.triton_pool.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(
+        title="Seal recognition (PaddleX-compatible)",
+        description="PaddleX 3.x seal_recognition serving API in front of a Triton ensemble.",
+        version="1.0.0",
+        lifespan=lifespan,
+    )
+    app.state.gateway = state
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)
+
+    @app.get("/health", operation_id="checkHealth", response_model=NoResultResponse)
+    async def health() -> dict[str, Any]:
+        """Liveness of the gateway itself, as PaddleX's (Triton's health is Triton's own)."""
+        return {"logId": new_log_id(), "errorCode": 0, "errorMsg": "Healthy"}
+
+    @app.post(
+        INFER_PATH,
+        operation_id="infer",
+        response_model=InferResponse,
+        responses=_ERROR_RESPONSES,
+    )
+    async def infer(request: InferRequest) -> JSONResponse:
+        """Recognise the seal texts of an image or of the first pages of a PDF."""
+        log_id = new_log_id()
+        started = time.perf_counter()
+        try:
+            result = await recognize(state, request)
+        except GatewayError as error:
+            LOG.info("logId %s: %d %s", log_id, error.status, error.message)
+            error.log_id = log_id
+            raise
+        except Exception as error:
+            LOG.error("logId %s: unhandled %s", log_id, type(error).__name__, exc_info=error)
+            raise GatewayError(500, INTERNAL_ERROR, log_id) from None
+        LOG.info(
+            "logId %s: %d page(s) in %.2f s",
+            log_id,
+            len(result["sealRecResults"]),
+            time.perf_counter() - started,
+        )
+        body = {"logId": log_id, "errorCode": 0, "errorMsg": "Success", "result": result}
+        return JSONResponse(body)
+
+    return app
+
+
+async def recognize(state: GatewayState, request: InferRequest) -> dict[str, Any]:
+    """The ``result`` of one request: file -> pages -> Triton -> PaddleX's page entries."""
+    config = state.config
+    file_type = resolve_file_type(request.file, request.fileType)
+    try:
+        options = options_json(pipeline_options(request.model_dump()))
+    except InvalidOptionError as error:
+        raise GatewayError(422, str(error)) from None
+    visualize = config.visualize if request.visualize is None else request.visualize
+    if visualize and state.font is None:
+        raise GatewayError(
+            500,
+            "Internal server error: no CJK font on the gateway for the result pictures "
+            "(install fonts-wqy-zenhei or set SEAL_FONT_PATH), or send visualize=false",
+        )
+    data = await read_file(state, request.file)
+    document = await asyncio.to_thread(load_document, data, file_type, config.max_pdf_pages)
+    results = await infer_pages(state, document.pages, options)
+    font = state.font if visualize else None
+    entries = await asyncio.gather(
+        *(
+            asyncio.to_thread(
+                page_result, page, result, font=font, max_side=config.max_output_image_side
+            )
+            for page, result in zip(document.pages, results, strict=True)
+        )
+    )
+    return {"sealRecResults": list(entries), "dataInfo": document.data_info}
+
+
+async def read_file(state: GatewayState, file: str) -> bytes:
+    """The bytes of the request's ``file``: fetched when a URL, else base64-decoded."""
+    config = state.config
+    if is_url(file):
+        if state.http is None:
+            raise RuntimeError("the gateway's HTTP session is not started (no lifespan?)")
+        policy = FetchPolicy(
+            timeout_s=config.url_timeout_s,
+            max_bytes=config.max_download_bytes,
+            max_redirects=config.max_redirects,
+            allow_private=config.allow_private_urls,
+        )
+        return await fetch_url(state.http, file, policy)
+    return await asyncio.to_thread(decode_base64, file)
+
+
+async def infer_pages(
+    state: GatewayState, pages: list[Page], options: bytes | None
+) -> list[dict[str, Any]]:
+    """The ensemble's result JSON of every page, pages in flight together on the pool."""
+    loop = asyncio.get_running_loop()
+    client, pool = state.client, state.triton_pool
+    try:
+        await loop.run_in_executor(pool, client.check_server)  # cached after the first success
+        calls = [loop.run_in_executor(pool, client.infer_page, page, options) for page in pages]
+        results = await asyncio.gather(*calls)
+    except ServerError as error:
+        LOG.warning("Triton: %s", error)
+        raise GatewayError(503, UNAVAILABLE) from None
+    except PageError as error:
+        raise page_error(error) from None
+    return [result.json for result in results]
+
+
+def page_error(error: PageError) -> GatewayError:
+    """422 for a page Triton refused, 503 when it is overloaded or gone, else 500."""
+    if error.status in _REFUSED_STATUSES:
+        return GatewayError(422, str(error).replace("<input>", "file", 1))
+    LOG.warning("Triton failed a page (status %s): %s", error.status, error)
+    if error.status in _UNAVAILABLE_STATUSES:
+        return GatewayError(503, UNAVAILABLE)
+    return GatewayError(500, INTERNAL_ERROR)

@@ -1,0 +1,95 @@
+"""One page of the response: the ensemble's result JSON in PaddleX serving's shape.
+
+PaddleX 3.x (``basic_serving/_pipeline_apps/seal_recognition.py``): ``prunedResult`` is the
+result JSON without any ``input_path`` / ``page_index`` key (recursively); ``outputImages`` is
+``res.img`` (``layout_det_res`` when layout ran, ``seal_res_region<N>`` per seal) and
+``inputImage`` the page, all base64 JPEG no larger than 2000 x 2000; with visualisation off
+both are absent (PaddleX sends null and drops nulls). The seed API (3.0.0b2) adds ``texts``
+(every line, page pixels), ``layoutImage`` (the layout picture) and ``ocrImage`` (the page's
+OCR picture: lines outlined on the left, texts on the right).
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from seal_client import visualize
+from seal_client.inputs import Page
+from seal_client.result import SealResult
+
+PRUNED_KEYS = frozenset({"input_path", "page_index"})
+# our additions to PaddleX's result JSON: served as the page's ``texts``, not in prunedResult
+EXTENSION_KEYS = ("seal_boxes", "texts")
+LAYOUT_PICTURE = "layout_det_res"
+
+
+def prune_result(value: Any) -> Any:
+    """``value`` without any ``input_path`` / ``page_index`` key, at every depth."""
+    if isinstance(value, dict):
+        return {k: prune_result(v) for k, v in value.items() if k not in PRUNED_KEYS}
+    if isinstance(value, list):
+        return [prune_result(item) for item in value]
+    return value
+
+
+def pruned_result(result: dict[str, Any]) -> dict[str, Any]:
+    """PaddleX's ``prunedResult`` of one page: its result JSON, our extension keys dropped."""
+    return prune_result({k: v for k, v in result.items() if k not in EXTENSION_KEYS})
+
+
+def seed_texts(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The seed's ``texts``: ``{poly, text, score}`` of every kept line, ``poly`` in page px."""
+    return [
+        {"poly": line["poly"], "text": line["text"], "score": line["score"]}
+        for line in result["texts"]
+    ]
+
+
+def fit_within(image: np.ndarray, max_side: int) -> np.ndarray:
+    """Shrink (never enlarge) to fit ``max_side`` x ``max_side``, keeping the aspect ratio."""
+    height, width = image.shape[:2]
+    if width <= max_side and height <= max_side:
+        return image
+    factor = max_side / max(width, height)
+    size = (max(1, int(factor * width)), max(1, int(factor * height)))
+    return cv2.resize(image, size)
+
+
+def jpeg_base64(image: np.ndarray, max_side: int) -> str:
+    """Base64 of the JPEG of a BGR picture, shrunk to ``max_side`` first (PaddleX's output)."""
+    ok, encoded = cv2.imencode(".jpg", fit_within(image, max_side))
+    if not ok:
+        raise ValueError(f"cannot encode a picture of shape {image.shape} as JPEG")
+    return base64.b64encode(encoded.tobytes()).decode("ascii")
+
+
+def ocr_picture(page: np.ndarray, texts: list[dict[str, Any]], font: Path) -> np.ndarray:
+    """The seed's ``ocrImage``: the whole page drawn as PaddleX draws a seal region."""
+    polys = [line["poly"] for line in texts]
+    return visualize.draw_seal_region(page, polys, [line["text"] for line in texts], font)
+
+
+def page_result(
+    page: Page, result: dict[str, Any], *, font: Path | None, max_side: int
+) -> dict[str, Any]:
+    """One ``sealRecResults`` entry; ``font`` None means no pictures (visualize off)."""
+    texts = seed_texts(result)
+    entry: dict[str, Any] = {"texts": texts, "prunedResult": pruned_result(result)}
+    if font is None:
+        return entry
+    seal_result = SealResult.from_server(page, result)
+    pictures = {
+        key: jpeg_base64(picture, max_side) for key, picture in seal_result.pictures(font).items()
+    }
+    input_image = jpeg_base64(seal_result.image, max_side)
+    entry["outputImages"] = pictures
+    entry["inputImage"] = input_image
+    # without layout detection there is no layout picture: the seed's field gets the bare page
+    entry["layoutImage"] = pictures.get(LAYOUT_PICTURE, input_image)
+    entry["ocrImage"] = jpeg_base64(ocr_picture(seal_result.image, texts, font), max_side)
+    return entry
