@@ -39,6 +39,7 @@ from seal_ocr import tensor_names as names
 from seal_ocr.errors import InvalidOptionError
 from seal_ocr.image_io import decode_image
 from seal_ocr.result import result_schema
+from tests.local_http import serve
 
 MODULES = {"grpc": grpcclient, "http": httpclient}
 INVALID_ARG = {"grpc": "StatusCode.INVALID_ARGUMENT", "http": "400"}
@@ -718,22 +719,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-class _QuietServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        pass  # the timed-out client leaves a broken pipe behind
-
-
 @pytest.fixture(scope="module")
 def web():
-    server = _QuietServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    _Handler.release.set()
-    server.shutdown()
-    server.server_close()
+    with serve(_Handler) as url:
+        yield url
+        _Handler.release.set()
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.server
 import io
 import json
-import threading
 from pathlib import Path
 
 import cv2
@@ -18,6 +17,7 @@ from seal_client import InputError, PageError, SealClient
 from seal_client.cli import main as cli_main
 from seal_ocr.result import result_schema
 from tests.conftest import require
+from tests.local_http import serve
 
 PDF_PAGES = ["paddlex_seal_text_det.png", "nephren_10_oval.jpg", "nephren_2_round_digital.jpeg"]
 EXPECTED = {"paddlex_seal_text_det.png": "发票专用章", "nephren_10_oval.jpg": "现金收讫章"}
@@ -91,18 +91,13 @@ def test_url_input(client, eval_dir):
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/paddlex_seal_text_det.png"
+    with serve(Handler) as base:
+        url = f"{base}/paddlex_seal_text_det.png"
         [result] = client.predict(url)
         assert result.json["input_path"] == url
         assert "发票专用章" in result.texts
         with pytest.raises(InputError, match="404"):
             list(client.predict(url.replace("paddlex", "missing")))
-    finally:
-        server.shutdown()
 
 
 def test_save_to_json_img_and_crops(client, eval_dir, tmp_path):

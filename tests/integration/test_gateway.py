@@ -42,6 +42,7 @@ from seal_client import SealClient
 from seal_client.visualize import find_cjk_font
 from seal_gateway import GatewayConfig, build_app
 from tests.conftest import REPO_ROOT
+from tests.local_http import serve
 
 pytestmark = pytest.mark.triton
 
@@ -190,13 +191,8 @@ def file_server(eval_dir, tmp_path_factory) -> Iterator[str]:
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
+    with serve(Handler) as url:
+        yield url
 
 
 # --- helpers --------------------------------------------------------------------------------

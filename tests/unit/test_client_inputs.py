@@ -18,6 +18,7 @@ from pypdf import PdfReader, PdfWriter
 
 from seal_client.inputs import IMAGE_SUFFIXES, InputError, Page, expand_inputs, is_pdf
 from seal_client.pdf import PdfError, parse_pages, pdf_page_count, render_pdf
+from tests.local_http import serve
 
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)  # RGB, as Pillow takes them
 
@@ -493,20 +494,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-class _QuietServer(http.server.ThreadingHTTPServer):
-    def handle_error(self, request, client_address):
-        pass  # clients that timed out leave broken pipes behind
-
-
 @pytest.fixture(scope="module")
 def server():
-    httpd = _QuietServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    _Handler.release.set()
-    httpd.shutdown()
-    httpd.server_close()
+    with serve(_Handler) as url:
+        yield url
+        _Handler.release.set()
 
 
 def test_url_image_is_one_page_of_the_original_bytes(server):
