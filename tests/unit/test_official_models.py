@@ -1,0 +1,317 @@
+"""The official-model path's parts without PaddlePaddle: download, verify, yml facts, graph
+adapters, config rewriting and the SOURCE=auto decision (``tools/models/official.py``)."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import tarfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from google.protobuf import text_format
+from onnx import TensorProto, helper
+from tritonclient.grpc import model_config_pb2 as mc
+
+from seal_ocr import tensor_names as names
+from seal_ocr.layout import IMAGENET_MEAN, IMAGENET_STD
+from tests.conftest import MODEL_REPOSITORY
+from tools.models import official, prepare
+
+
+class ArchiveServer:
+    """Files over HTTP on 127.0.0.1 with HEAD and ``Range: bytes=N-``; ``cut_once`` paths send
+    half their body on the first GET and drop the connection (to test resuming)."""
+
+    def __init__(self, files: dict[str, bytes], cut_once: tuple[str, ...] = ()) -> None:
+        self.files, self.cut_once, self.requests = dict(files), set(cut_once), []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _send(self, body_wanted: bool) -> None:
+                path = self.path.lstrip("/")
+                server.requests.append((self.command, path, self.headers.get("Range")))
+                if path not in server.files:
+                    self.send_error(404)
+                    return
+                data, start = server.files[path], 0
+                ranged = self.headers.get("Range")
+                if ranged and ranged.startswith("bytes="):
+                    start = int(ranged[6:].split("-")[0])
+                    if start >= len(data):
+                        self.send_error(416)
+                        return
+                    self.send_response(206)
+                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                else:
+                    self.send_response(200)
+                self.send_header("Content-Length", str(len(data) - start))
+                self.send_header("Accept-Ranges", "bytes")
+                self.end_headers()
+                if not body_wanted:
+                    return
+                body = data[start:]
+                if path in server.cut_once:
+                    server.cut_once.discard(path)
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.wfile.write(body)
+
+            def do_GET(self):
+                self._send(True)
+
+            def do_HEAD(self):
+                self._send(False)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> ArchiveServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def make_tar(members: dict[str, bytes], truncate: bool = False) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    data = buffer.getvalue()
+    return data[: len(data) // 2] if truncate else data
+
+
+MODEL_FILES = {
+    "m_infer/inference.json": b"{}" * 5000,
+    "m_infer/inference.pdiparams": bytes(range(256)) * 40,
+    "m_infer/inference.yml": b"Global: {model_name: m}\n",
+}
+
+
+def spec(**kw) -> official.ModelSpec:
+    return official.ModelSpec(name="m", role="seal_det", url="http://x/m_infer.tar", **kw)
+
+
+# --------------------------------------------------------------------------- manifest
+def test_profiles_and_layout_choices_follow_the_paddlex_tables():
+    mobile = official.select_models("mobile")
+    assert {r: s.name for r, s in mobile.items()} == {
+        "layout": "PicoDet-S_layout_3cls",
+        "seal_det": "PP-OCRv4_mobile_seal_det",
+        "text_rec": "PP-OCRv4_mobile_rec",
+    }
+    server = official.select_models("server")
+    assert server["seal_det"].name == "PP-OCRv4_server_seal_det"
+    assert server["text_rec"].name == "PP-OCRv4_server_rec"
+    base = "https://paddle-model-ecology.bj.bcebos.com/paddlex/official_inference_model/paddle3.0.0"
+    assert mobile["seal_det"].url == f"{base}/PP-OCRv4_mobile_seal_det_infer.tar"
+    assert set(official.layout_choices()) == {
+        "PicoDet-S_layout_3cls", "PicoDet-L_layout_3cls", "RT-DETR-H_layout_3cls",
+        "PicoDet-S_layout_17cls", "PicoDet-L_layout_17cls", "RT-DETR-H_layout_17cls",
+    }  # fmt: skip
+    chosen = official.select_models("mobile", "PicoDet-L_layout_17cls", "http://mirror/x/")
+    assert chosen["layout"].url == "http://mirror/x/PicoDet-L_layout_17cls_infer.tar"
+    with pytest.raises(official.OfficialModelError, match="choose one of"):
+        official.select_models("mobile", "PP-DocLayout-L")
+    with pytest.raises(official.OfficialModelError, match="unknown PROFILE"):
+        official.select_models("tiny")
+
+
+def test_official_extra_is_fully_pinned():
+    requirements = official.official_requirements()
+    assert "paddle2onnx==2.1.0" in requirements and "paddlepaddle==3.3.1" in requirements
+    assert all("==" in r for r in requirements)
+
+
+# --------------------------------------------------------------------------- download
+def test_download_resumes_with_range_after_a_dropped_connection(tmp_path):
+    data = bytes(range(256)) * 4096  # 1 MiB
+    with ArchiveServer({"a.tar": data}, cut_once=("a.tar",)) as server:
+        path = official.download(f"{server.url}/a.tar", tmp_path / "a.tar")
+    assert path.read_bytes() == data
+    ranges = [r for method, _, r in server.requests if method == "GET"]
+    assert ranges[0] is None and ranges[1] == f"bytes={len(data) // 2}-"
+    assert not (tmp_path / "a.tar.part").exists()
+
+
+def test_download_of_a_missing_archive_says_what_to_do(tmp_path):
+    with ArchiveServer({}) as server, pytest.raises(official.OfficialModelError) as error:
+        official.download(f"{server.url}/nope.tar", tmp_path / "nope.tar")
+    assert "HTTP 404" in str(error.value) and "SOURCE=rapid" in str(error.value)
+    assert len(server.requests) == 1  # a 404 is not retried
+
+
+def test_probe_answers_quickly_either_way():
+    with ArchiveServer({"a.tar": b"x"}) as server:
+        assert official.probe(f"{server.url}/a.tar")[0]
+        assert not official.probe(f"{server.url}/b.tar")[0]
+    start = time.monotonic()
+    answered, what = official.probe(f"{server.url}/a.tar", timeout_s=2)  # server is gone
+    assert not answered and "no answer" in what and time.monotonic() - start < 5
+
+
+def test_auto_falls_back_to_the_stand_ins_loudly(monkeypatch, capsys):
+    monkeypatch.setattr(official, "probe", lambda url: (False, f"no answer from {url}"))
+    assert prepare.resolve_source("auto", "mobile", None, None) == "rapid"
+    out = capsys.readouterr().out
+    assert "OFFLINE STAND-INS" in out and "PP-OCRv4_mobile_seal_det_infer.tar" in out
+    monkeypatch.setattr(official, "probe", lambda url: (True, "HTTP 200"))
+    assert prepare.resolve_source("auto", "server", None, None) == "official"
+    assert prepare.resolve_source("rapid", "mobile", None, None) == "rapid"
+
+
+# --------------------------------------------------------------------------- verify
+def test_a_complete_archive_verifies_and_its_digest_is_pinned(tmp_path):
+    archive = tmp_path / "m_infer.tar"
+    archive.write_bytes(make_tar(MODEL_FILES))
+    ledger = tmp_path / "downloads.json"
+    digest = official.verify_archive(spec(), archive, ledger)
+    assert json.loads(ledger.read_text())["m"]["sha256"] == digest
+    extracted = official.extract(archive, tmp_path / "out")
+    assert sorted(p.name for p in extracted.iterdir()) == [
+        "inference.json", "inference.pdiparams", "inference.yml"
+    ]  # fmt: skip
+    archive.write_bytes(make_tar({**MODEL_FILES, "m_infer/extra": b"1"}))  # changed upstream
+    with pytest.raises(official.OfficialModelError, match="differs from the first download"):
+        official.verify_archive(spec(), archive, ledger)
+    assert (tmp_path / "m_infer.tar.bad").exists() and not archive.exists()
+
+
+@pytest.mark.parametrize(
+    ("members", "truncate", "pinned", "message"),
+    [
+        (MODEL_FILES, True, {}, "not a complete tar"),
+        ({k: v for k, v in MODEL_FILES.items() if "pdiparams" not in k}, False, {}, "missing"),
+        ({"m/inference.yml": b"x", "m/inference.pdiparams": b"y"}, False, {}, "inference.json"),
+        ({"../evil/inference.yml": b"x"}, False, {}, "unsafe member"),
+        (MODEL_FILES, False, {"sha256": "0" * 64}, "pinned"),
+        (MODEL_FILES, False, {"size": 1}, "pinned"),
+    ],
+    ids=["truncated", "no-params", "no-program", "path-escape", "sha256", "size"],
+)
+def test_bad_archives_are_refused_with_the_reason(tmp_path, members, truncate, pinned, message):
+    archive = tmp_path / "m_infer.tar"
+    archive.write_bytes(make_tar(members, truncate))
+    with pytest.raises(official.OfficialModelError, match=message):
+        official.verify_archive(spec(**pinned), archive, tmp_path / "downloads.json")
+    assert not archive.exists() and archive.with_name("m_infer.tar.bad").exists()  # re-fetched
+
+
+# --------------------------------------------------------------------------- yml facts
+LAYOUT_YML = {
+    "Preprocess": [
+        {"type": "Resize", "target_size": [800, 608], "keep_ratio": False, "interp": 2},
+        {"type": "NormalizeImage", "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD),
+         "is_scale": True},
+        {"type": "Permute"},
+    ],
+    "label_list": ["image", "table", "seal"],
+}  # fmt: skip
+
+
+def test_layout_facts_read_labels_size_and_normalisation():
+    facts = official.layout_facts(LAYOUT_YML)
+    assert facts["labels"] == ["image", "table", "seal"] and facts["input_hw"] == (800, 608)
+    assert facts["normalisation"] == official.Normalisation(1 / 255, IMAGENET_MEAN, IMAGENET_STD)
+    keep_ratio = json.loads(json.dumps(LAYOUT_YML))
+    keep_ratio["Preprocess"][0]["keep_ratio"] = True
+    with pytest.raises(official.OfficialModelError, match="keep_ratio"):
+        official.layout_facts(keep_ratio)
+    with pytest.raises(official.OfficialModelError, match="no 'seal'"):
+        official.layout_facts({**LAYOUT_YML, "label_list": ["text", "figure"]})
+
+
+def test_det_and_rec_facts():
+    det = {
+        "PreProcess": {"transform_ops": [
+            {"DecodeImage": {"img_mode": "BGR"}},
+            {"NormalizeImage": {"scale": "1./255.", "mean": list(IMAGENET_MEAN),
+                                "std": list(IMAGENET_STD), "order": "hwc"}},
+        ]},
+        "PostProcess": {"name": "DBPostProcess", "thresh": 0.2, "box_type": "poly"},
+    }  # fmt: skip
+    facts = official.det_facts(det)
+    assert facts["normalisation"].scale == pytest.approx(1 / 255)
+    assert facts["postprocess"] == {"thresh": 0.2, "box_type": "poly"}
+    det["PreProcess"]["transform_ops"][0]["DecodeImage"]["img_mode"] = "RGB"
+    with pytest.raises(official.OfficialModelError, match="BGR"):
+        official.det_facts(det)
+    rec = {
+        "PreProcess": {"transform_ops": [{"RecResizeImg": {"image_shape": [3, 48, 320]}}]},
+        "PostProcess": {"name": "CTCLabelDecode", "character_dict": ["a", "b"]},
+    }
+    assert official.rec_facts(rec)["characters"] == ["a", "b"]
+    rec["PreProcess"]["transform_ops"][0]["RecResizeImg"]["image_shape"] = [3, 32, 320]
+    with pytest.raises(official.OfficialModelError, match="height 48"):
+        official.rec_facts(rec)
+
+
+# --------------------------------------------------------------------------- graph adapters
+def identity_model(inputs: dict[str, list], output_from: str) -> onnx.ModelProto:
+    graph = helper.make_graph(
+        [helper.make_node("Identity", [output_from], ["out"])],
+        "g",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs.items()],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 16)])
+
+
+def run(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> np.ndarray:
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, feeds)[0]
+
+
+def test_folded_normalisation_turns_our_input_into_the_models():
+    model = identity_model({"image": [1, 3, 2, 2]}, "image")
+    ours = official.Normalisation(1 / 255, IMAGENET_MEAN, IMAGENET_STD)
+    theirs = official.Normalisation(1 / 255, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))  # RT-DETR: /255
+    assert official.fold_normalisation(model.graph, "image", ours, theirs)
+    pixels = np.random.default_rng(0).integers(0, 256, (1, 3, 2, 2)).astype(np.float32)
+    mean, std = (np.array(v, np.float32).reshape(1, 3, 1, 1) for v in (IMAGENET_MEAN, IMAGENET_STD))
+    np.testing.assert_allclose(run(model, {"image": (pixels / 255 - mean) / std}), pixels / 255,
+                               atol=1e-5)  # fmt: skip
+    same = identity_model({"image": [1, 3, 2, 2]}, "image")
+    assert not official.fold_normalisation(same.graph, "image", ours, ours)  # nothing to do
+
+
+def test_im_shape_is_computed_from_the_fixed_input_size():
+    model = identity_model(
+        {"im_shape": [None, 2], "image": [None, 3, 8, 6], "scale_factor": [None, 2]}, "im_shape"
+    )
+    assert official.compute_im_shape(model.graph, (8, 6))
+    official.order_inputs(model.graph, ["image", "scale_factor"])
+    out = run(model, {"image": np.zeros((2, 3, 8, 6), np.float32),
+                      "scale_factor": np.ones((2, 2), np.float32)})  # fmt: skip
+    np.testing.assert_array_equal(out, [[8, 6], [8, 6]])
+
+
+def test_layout_input_size_is_written_into_both_configs_and_back(tmp_path):
+    entry = tmp_path / names.LAYOUT_MODEL
+    shutil.copytree(
+        MODEL_REPOSITORY / names.LAYOUT_MODEL, entry, ignore=shutil.ignore_patterns("1")
+    )
+    originals = {p: p.read_bytes() for p in entry.rglob("*.pbtxt")}
+    assert len(official.set_layout_input_hw(entry, (640, 640))) == 2
+    for path in originals:
+        config = text_format.Parse(path.read_text(), mc.ModelConfig())
+        assert list(config.input[0].dims)[-2:] == [640, 640]
+    official.set_layout_input_hw(entry, (800, 608))
+    assert {p: p.read_bytes() for p in originals} == originals
