@@ -29,13 +29,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from seal_triton import procs
 from seal_triton.launcher import DEFAULT_MODEL_REPOSITORY, ServerConfig, TritonServer
 from tools.robustness import (
     REPO_ROOT,
     LoadDriver,
     Mix,
     load_samples,
-    procs,
     summarize,
     synth_samples,
     update_doc_section,
