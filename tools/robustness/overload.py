@@ -26,7 +26,6 @@ import json
 import math
 import os
 import shlex
-import subprocess
 import sys
 import tempfile
 import threading
@@ -50,6 +49,7 @@ from tools.robustness import (
     pending_requests,
     read_max_in_flight,
     read_queue_policy,
+    run_locust_headless,
     summarize,
     update_doc_section,
     wait_drained,
@@ -57,7 +57,6 @@ from tools.robustness import (
 
 DOC = REPO_ROOT / "docs" / "robustness.md"
 LOG_DIR = REPO_ROOT / ".build" / "robustness"
-LOCUSTFILE = REPO_ROOT / "perf" / "locustfile.py"
 BLS_STEPS = ("find_seals", "detect_text_lines", "read_text_lines")  # the steps calling ONNX
 
 
@@ -270,47 +269,27 @@ def run_locust(
 ) -> tuple[int, list[Record]]:
     """locust headless in a subprocess against ``url`` (127.0.0.1); bounded in time."""
     log_path.unlink(missing_ok=True)
-    env = dict(os.environ)
-    env.update(
-        SEAL_PROTOCOL=settings.protocol,
-        SEAL_IMAGES=settings.images,
-        SEAL_LAYOUT=settings.layout,
-        SEAL_TIMEOUT_S=str(settings.timeout_s),
-        SEAL_SEED=str(settings.seed),
-        SEAL_LOG=str(log_path),
-    )
-    command = [
-        str(Path(sys.executable).parent / "locust"),
-        "-f",
-        str(LOCUSTFILE),
-        "--headless",
-        "-u",
-        str(users),
-        "-r",
-        str(users),
-        "-t",
-        f"{int(seconds)}s",
-        "--stop-timeout",
-        str(int(settings.timeout_s) + 5),
-        "--host",
-        url,
-        "--only-summary",
-        "--loglevel",
-        "WARNING",
-    ]
+    environment = {
+        "SEAL_PROTOCOL": settings.protocol,
+        "SEAL_IMAGES": settings.images,
+        "SEAL_LAYOUT": settings.layout,
+        "SEAL_TIMEOUT_S": str(settings.timeout_s),
+        "SEAL_SEED": str(settings.seed),
+        "SEAL_LOG": str(log_path),
+    }
+    extra = ["--loglevel", "WARNING"]
     if csv_prefix is not None:
-        command += ["--csv", str(csv_prefix)]
-    process = subprocess.run(
-        command,
-        env=env,
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        timeout=seconds + settings.timeout_s + 120,
-        check=False,
+        extra += ["--csv", str(csv_prefix)]
+    code = run_locust_headless(
+        url,
+        users,
+        seconds,
+        settings.timeout_s + 5,
+        environment,
+        extra,
+        output=log_path.parent / "locust-output.txt",
     )
-    (log_path.parent / "locust-output.txt").write_bytes(process.stdout)
-    return process.returncode, read_locust_log(log_path)
+    return code, read_locust_log(log_path)
 
 
 def _poll_pending(metrics: str, stop: threading.Event, peak: dict[str, float]) -> None:

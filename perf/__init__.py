@@ -1,0 +1,1 @@
+"""Load tests and the benchmark against PaddleX (see perf/README.md)."""
