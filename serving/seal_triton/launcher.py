@@ -68,6 +68,23 @@ def assemble_backends(build_dir: Path = DEFAULT_BUILD_DIR) -> Path:
     return backends
 
 
+JEMALLOC_DIRS = (
+    "/usr/lib/x86_64-linux-gnu",
+    "/usr/lib/aarch64-linux-gnu",
+    "/usr/lib64",
+    "/usr/lib",
+)
+
+
+def find_jemalloc() -> Path | None:
+    """Debian's ``libjemalloc.so.2`` (``make setup`` installs it), or None."""
+    for directory in JEMALLOC_DIRS:
+        candidate = Path(directory) / "libjemalloc.so.2"
+        if candidate.exists():
+            return candidate
+    return None
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now (for tests that start their own server)."""
     with socket.socket() as sock:
@@ -137,6 +154,12 @@ class ServerConfig:
         )
         # One ORT/OpenMP thread pool per stub unless a config asks otherwise.
         env.setdefault("OMP_NUM_THREADS", "1")
+        # jemalloc for the server and every stub (tools/install_jemalloc.sh): with glibc malloc
+        # the stubs' RSS crept up over a 30-minute soak as page and crop sizes varied;
+        # jemalloc gives freed pages back over time (docs/robustness.md, soak)
+        jemalloc = find_jemalloc()
+        if jemalloc is not None and "jemalloc" not in env.get("LD_PRELOAD", ""):
+            env["LD_PRELOAD"] = " ".join(p for p in (str(jemalloc), env.get("LD_PRELOAD")) if p)
         if self.max_in_flight is not None:
             env[MAX_IN_FLIGHT_ENV] = str(self.max_in_flight)
         return env

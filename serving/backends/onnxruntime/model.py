@@ -41,6 +41,11 @@ class TritonPythonModel:
         # come from malloc and large ones go back to the system when freed, at some cost in
         # speed for models with large tensors (docs/robustness.md, soak).
         options.enable_cpu_mem_arena = _parameter(config, "enable_cpu_mem_arena", "1") != "0"
+        # with the arena on, give the chunks a run grew back after it (inputs whose shape
+        # varies, like seal_det's crops, otherwise ratchet the arena up over hours)
+        self.run_options = ort.RunOptions()
+        if _parameter(config, "arena_shrinkage", "0") == "1" and options.enable_cpu_mem_arena:
+            self.run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
         self.session = ort.InferenceSession(
             str(path), sess_options=options, providers=["CPUExecutionProvider"]
         )
@@ -83,7 +88,7 @@ class TritonPythonModel:
 
     def _execute_one(self, request):
         try:
-            results = self.session.run(self.output_names, self._inputs(request))
+            results = self.session.run(self.output_names, self._inputs(request), self.run_options)
             return self._respond(dict(zip(self.output_names, results, strict=True)))
         except Exception as exc:
             return pb_utils.InferenceResponse(
@@ -99,9 +104,8 @@ class TritonPythonModel:
             name: np.concatenate([inputs[name] for inputs in per_request])
             for name in self.input_names
         }
-        results = dict(
-            zip(self.output_names, self.session.run(self.output_names, stacked), strict=True)
-        )
+        outputs = self.session.run(self.output_names, stacked, self.run_options)
+        results = dict(zip(self.output_names, outputs, strict=True))
         splits = {name: np.cumsum(sizes)[:-1] for name in self.output_names}
         for output, count_name in self.ragged.items():
             # rows of a ragged output belong to images in order; sum them per request
