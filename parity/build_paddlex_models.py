@@ -195,6 +195,27 @@ def layout_yml(labels: list[str], input_hw: list[int]) -> dict:
     }
 
 
+def create_seal_pipeline(models: Path, use_layout: bool):
+    """PaddleX's seal_recognition on the stand-in folders in ``models``, ONNX Runtime on CPU."""
+    from paddlex import create_pipeline
+
+    return create_pipeline(
+        config=pipeline_config(models, use_layout), device="cpu", engine="onnxruntime"
+    )
+
+
+def predict_image(pipeline, path: Path, use_layout: bool) -> list:
+    """One image file through PaddleX as a user calls it (doc preprocessor off)."""
+    return list(
+        pipeline.predict(
+            str(path),
+            use_doc_orientation_classify=False,
+            use_doc_unwarping=False,
+            use_layout_detection=use_layout,
+        )
+    )
+
+
 def pipeline_config(models: Path, use_layout: bool) -> dict:
     """doc §5: PaddleX's seal_recognition.yaml values with our stand-in model names and dirs."""
     cfg: dict = {

@@ -46,7 +46,14 @@ os.environ["PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK"] = "True"
 os.environ.setdefault("PADDLE_PDX_CACHE_HOME", str(DEFAULT_CACHE))
 
 sys.path.insert(0, str(HERE))
-from build_paddlex_models import DET_NAME, LAYOUT_NAME, REC_NAME, pipeline_config  # noqa: E402
+from build_paddlex_models import (  # noqa: E402
+    DET_NAME,
+    LAYOUT_NAME,
+    REC_NAME,
+    create_seal_pipeline,
+    pipeline_config,
+    predict_image,
+)
 
 
 class Capture:
@@ -173,11 +180,9 @@ def _match_regions(cap: Capture, seal_res_list: list, np) -> list:
 def run_mode(mode: str, images: list[Path], models: Path, out: Path, cap: Capture) -> dict:
     import cv2
     import paddlex
-    from paddlex import create_pipeline
 
     np = cap.np
     use_layout = mode == "layout"
-    config = pipeline_config(models, use_layout)
     for name in ([LAYOUT_NAME] if use_layout else []) + [DET_NAME, REC_NAME]:
         if not (models / name / "inference.onnx").is_file():
             raise SystemExit(f"{models / name} incomplete: run parity/build_paddlex_models.py")
@@ -185,7 +190,7 @@ def run_mode(mode: str, images: list[Path], models: Path, out: Path, cap: Captur
     mode_dir.mkdir(parents=True, exist_ok=True)
 
     t0 = time.perf_counter()
-    pipeline = create_pipeline(config=config, device="cpu", engine="onnxruntime")
+    pipeline = create_seal_pipeline(models, use_layout)
     create_s = time.perf_counter() - t0
 
     per_image = {}
@@ -197,14 +202,7 @@ def run_mode(mode: str, images: list[Path], models: Path, out: Path, cap: Captur
             stem = img.stem
             cap.reset()
             t1 = time.perf_counter()
-            results = list(
-                pipeline.predict(
-                    str(img),
-                    use_doc_orientation_classify=False,
-                    use_doc_unwarping=False,
-                    use_layout_detection=use_layout,
-                )
-            )
+            results = predict_image(pipeline, img, use_layout)
             seconds = time.perf_counter() - t1
             if len(results) != 1:
                 raise RuntimeError(f"{img}: {len(results)} results (expected 1)")
@@ -268,7 +266,7 @@ def run_mode(mode: str, images: list[Path], models: Path, out: Path, cap: Captur
         "pipeline_create_seconds": round(create_s, 3),
         "predict_seconds_total": round(total_s, 3),
         "per_image_seconds": per_image,
-        "config": config,
+        "config": pipeline_config(models, use_layout),
     }
     (mode_dir / "_run.json").write_text(
         json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8"

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ["PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK"] = "True"
 os.environ.setdefault("PADDLE_PDX_CACHE_HOME", str(ROOT / ".cache" / "paddlex"))
 sys.path.insert(0, str(ROOT / "parity"))
-from build_paddlex_models import DEFAULT_OUT, pipeline_config  # noqa: E402
+from build_paddlex_models import DEFAULT_OUT, create_seal_pipeline, predict_image  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,26 +37,14 @@ def main(argv: list[str] | None = None) -> int:
 
     import onnxruntime
     import paddlex
-    from paddlex import create_pipeline
 
     use_layout = not args.no_layout
     t0 = time.perf_counter()
-    pipeline = create_pipeline(
-        config=pipeline_config(args.models.resolve(), use_layout),
-        device="cpu",
-        engine="onnxruntime",
-    )
+    pipeline = create_seal_pipeline(args.models.resolve(), use_layout)
     create_s = time.perf_counter() - t0
 
     def predict(path: Path) -> int:
-        results = list(
-            pipeline.predict(
-                str(path),
-                use_doc_orientation_classify=False,
-                use_doc_unwarping=False,
-                use_layout_detection=use_layout,
-            )
-        )
+        results = predict_image(pipeline, path, use_layout)
         return sum(len(r["seal_res_list"]) for r in results)
 
     predict(args.images[0])  # warm-up: first-call allocations of each ONNX session

@@ -5,8 +5,9 @@ config) and ``run`` (one request -> output arrays). Errors stay with their reque
 ``InvalidInputError`` from ``seal_ocr`` becomes ``INVALID_ARG``; a request refused for load
 (admission control, or a model call refused by a full queue or a queue timeout) is
 ``UNAVAILABLE``, so clients can tell "retry later" from a bug; anything else is ``INTERNAL``.
-A failed request's admission lease is given back by the step that fails it; the last step
-(``final_step``) gives it back on success.
+Admission leases live here too: the first step (``admits``) takes the request's lease before
+``run`` and adds it to its outputs as ``ADMISSION_TICKET``; the step that fails a request gives
+it back, and the last step (``final_step``) gives it back on success.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class StepUnavailable(StepError):
 class PipelineStep:
     """Base class of the ``TritonPythonModel`` of each Python step."""
 
+    admits = False  # the first step of the ensemble takes the admission lease (self.gate)
     final_step = False  # the last step of the ensemble releases the admission lease on success
 
     def initialize(self, args: dict[str, Any]) -> None:
@@ -81,21 +83,30 @@ class PipelineStep:
         return "" if ticket is None or ticket.size == 0 else ticket.reshape(-1)[0].decode()
 
     async def _one(self, request):
+        pb = self.pb
         inputs = self._inputs(request)
-        response = await self._respond(inputs)
+        ticket = self.ticket_of(inputs)
+        if self.admits:  # refuse overload before spending anything on the request
+            try:
+                ticket = self.gate.admit()
+            except ServerBusyError as exc:
+                return pb.InferenceResponse(
+                    error=pb.TritonError(str(exc), pb.TritonError.UNAVAILABLE)
+                )
+        response = await self._respond(inputs, ticket if self.admits else None)
         if response.has_error() or self.final_step:
-            self.gate.release(self.ticket_of(inputs))
+            self.gate.release(ticket)
         return response
 
-    async def _respond(self, inputs: dict[str, np.ndarray | None]):
+    async def _respond(self, inputs: dict[str, np.ndarray | None], new_ticket: str | None):
         pb = self.pb
         started = time.perf_counter()
         try:
             outputs = await self.run(inputs)
+            if new_ticket is not None:
+                outputs[names.ADMISSION_TICKET] = np.array([new_ticket.encode()], dtype=object)
             tensors = [pb.Tensor(name, np.ascontiguousarray(a)) for name, a in outputs.items()]
             return pb.InferenceResponse(output_tensors=tensors)
-        except ServerBusyError as exc:
-            return pb.InferenceResponse(error=pb.TritonError(str(exc), pb.TritonError.UNAVAILABLE))
         except InvalidInputError as exc:
             self.logger.log_info(f"{self.model_name}: rejected request: {exc}")
             return pb.InferenceResponse(error=pb.TritonError(str(exc), pb.TritonError.INVALID_ARG))

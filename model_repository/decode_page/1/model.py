@@ -28,6 +28,8 @@ def _single_bytes(array: np.ndarray | None, name: str) -> bytes | None:
 
 
 class TritonPythonModel(PipelineStep):
+    admits = True  # takes each request's admission lease (PipelineStep)
+
     def setup(self) -> None:
         self.max_pixels = int(self.parameter("max_image_pixels", str(DEFAULT_MAX_PIXELS)))
         self.max_bytes = int(self.parameter("max_image_bytes", str(DEFAULT_MAX_BYTES)))
@@ -39,16 +41,6 @@ class TritonPythonModel(PipelineStep):
         self.logger.log_info(f"{self.model_name}: max_in_flight {self.gate.capacity} (0 = no cap)")
 
     async def run(self, inputs):
-        ticket = self.gate.admit()  # refuse overload before spending anything on the request
-        try:
-            return self.decode(inputs) | {
-                names.ADMISSION_TICKET: np.array([ticket.encode()], dtype=object)
-            }
-        except BaseException:
-            self.gate.release(ticket)  # not in this step's inputs: the base class cannot
-            raise
-
-    def decode(self, inputs):
         if inputs[names.IMAGE] is None:
             raise InvalidImageError(f"the request has no {names.IMAGE} input")
         options = parse_options_json(_single_bytes(inputs[names.OPTIONS], names.OPTIONS))
