@@ -28,6 +28,8 @@ SEAL_LAYOUT         ``mixed`` (default: use_layout_detection on/off at random), 
 SEAL_OPTIONS        JSON object of extra predict options for every request
 SEAL_TIMEOUT_S      client timeout per request in seconds (default 120)
 SEAL_WAIT_S         think time per user: ``0`` (default) or ``min,max`` seconds
+SEAL_BACKOFF        ``1`` (default): after a rejection a user backs off as ``SealClient`` does
+                    (jittered, 0.25 s doubling to 8 s, reset by a success); ``0``: retry at once
 SEAL_SEED           random seed of the draws (user ``i`` uses seed + i; default 0)
 SEAL_LOG            append one JSON line per request (start, ms, outcome, reason, sample, ...)
 SEAL_MODEL          model name (default ``seal_recognition``)
@@ -44,6 +46,7 @@ import itertools
 import json
 import logging
 import os
+import random
 import sys
 import time
 
@@ -75,6 +78,7 @@ from tools.robustness import (  # noqa: E402
 
 TIMEOUT_S = float(os.environ.get("SEAL_TIMEOUT_S", "120"))
 MODEL_NAME = os.environ.get("SEAL_MODEL", MODEL)
+BACKOFF = os.environ.get("SEAL_BACKOFF", "1").strip() != "0"
 SEED = int(os.environ.get("SEAL_SEED", "0"))
 PAGE_WEIGHT = float(os.environ.get("SEAL_PAGE_WEIGHT", "0.2"))
 LAYOUT = os.environ.get("SEAL_LAYOUT", "mixed")
@@ -162,6 +166,7 @@ class _SealUser(User):
     wait_time = _wait_time()
 
     def on_start(self) -> None:
+        self.backoff_s = 0.0
         try:
             self.url = _url(self.protocol, self.host)
         except ValueError as exc:
@@ -208,6 +213,13 @@ class _SealUser(User):
             start_time=started,
             url=self.url,
         )
+        if BACKOFF and outcome == "rejected":
+            # a refused client comes back later, not at once: without this the users turn
+            # the server's cheap refusals into a storm that takes CPU from accepted requests
+            self.backoff_s = min(max(self.backoff_s * 2, 0.25), 8.0)
+            time.sleep(self.backoff_s * random.uniform(0.5, 1.0))
+        elif outcome == "ok":
+            self.backoff_s = 0.0
         if _log_file is not None:
             row = {
                 "start": started,
