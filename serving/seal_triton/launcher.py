@@ -160,6 +160,9 @@ class ServerConfig:
         jemalloc = find_jemalloc()
         if jemalloc is not None and "jemalloc" not in env.get("LD_PRELOAD", ""):
             env["LD_PRELOAD"] = " ".join(p for p in (str(jemalloc), env.get("LD_PRELOAD")) if p)
+            # jemalloc purges freed pages only when the process next allocates; a background
+            # thread purges them while the stub is idle too (between bursts of requests)
+            env.setdefault("MALLOC_CONF", "background_thread:true")
         if self.max_in_flight is not None:
             env[MAX_IN_FLIGHT_ENV] = str(self.max_in_flight)
         return env

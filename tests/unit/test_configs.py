@@ -259,3 +259,16 @@ def test_rec_tensorrt_profile_covers_every_request_the_step_can_send():
     assert all(a <= b <= c for a, b, c in zip(low, opt, high, strict=True))
     chunk = int(load(names.READ_TEXT_LINES).parameters["text_rec_max_batch_size"].string_value)
     assert chunk <= high[0]
+
+
+@pytest.mark.parametrize("entry", ONNX_ENTRIES)
+def test_cpu_arena_gives_memory_back(entry):
+    # an ORT CPU arena keeps the largest block a run ever grew; entries whose input shapes vary
+    # must either shrink it after each run or not use it (30-minute soak, docs/robustness.md)
+    parameters = load(entry, "configs/cpu.pbtxt").parameters
+
+    def value(key: str, default: str) -> str:
+        return parameters[key].string_value if key in parameters else default
+
+    arena_on = value("enable_cpu_mem_arena", "1") != "0"
+    assert value("arena_shrinkage", "0") == "1" or not arena_on, entry
