@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import time
+
+import numpy as np
 import psutil
 import pytest
+import tritonclient.grpc as grpcclient
 
+from seal_ocr import tensor_names as names
 from seal_triton import procs
 
 pytestmark = pytest.mark.triton
@@ -24,3 +29,33 @@ def test_server_and_every_stub_run_on_jemalloc_with_background_purge(triton_serv
         assert "libjemalloc" in maps, f"{proc.label} does not run on jemalloc"
         environ = psutil.Process(proc.pid).environ()
         assert "background_thread:true" in environ.get("MALLOC_CONF", ""), proc.label
+
+
+def _private_mb(pid: int) -> float:
+    # RSS minus shared pages: the stub's shm region keeps the size of the largest tensor it
+    # carried, by design; ONNX Runtime's arena is private memory
+    memory = psutil.Process(pid).memory_info()
+    return (memory.rss - memory.shared) / 2**20
+
+
+def test_seal_det_gives_a_large_batch_back(triton_server):
+    """After one large batch, seal_det's private memory returns to where it was (no arena
+    region kept for the outputs of that batch: ``arena_release_shape``)."""
+    client = grpcclient.InferenceServerClient(triton_server.grpc_url)
+    stub = procs.find_stub(triton_server.process.pid, names.SEAL_DET_MODEL)
+
+    def infer(shape: tuple[int, ...]) -> np.ndarray:
+        tensor = grpcclient.InferInput(names.SEAL_DET_IMAGE, list(shape), "FP32")
+        tensor.set_data_from_numpy(np.zeros(shape, np.float32))
+        result = client.infer(names.SEAL_DET_MODEL, [tensor], client_timeout=300)
+        return result.as_numpy(names.SEAL_DET_PROB)
+
+    for _ in range(2):
+        infer((1, 3, 736, 960))
+    before = _private_mb(stub.pid)
+    assert infer((6, 3, 736, 2208)).shape == (6, 1, 736, 2208)
+    infer((1, 3, 736, 960))
+    deadline = time.monotonic() + 30  # jemalloc's background thread purges within ~10 s
+    while (after := _private_mb(stub.pid)) > before + 80 and time.monotonic() < deadline:
+        time.sleep(1)
+    assert after <= before + 80, f"seal_det private memory {before:.0f} -> {after:.0f} MB"

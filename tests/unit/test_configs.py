@@ -272,3 +272,5 @@ def test_cpu_arena_gives_memory_back(entry):
 
     arena_on = value("enable_cpu_mem_arena", "1") != "0"
     assert value("arena_shrinkage", "0") == "1" or not arena_on, entry
+    # shrinkage alone keeps the region holding the last outputs (the largest batch's, in time)
+    assert value("arena_release_shape", "") or not arena_on, entry
