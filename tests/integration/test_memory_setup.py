@@ -6,9 +6,8 @@ With glibc malloc the stubs' RSS crept up over a 30-minute soak; the launcher pr
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import time
+from pathlib import Path
 
 import numpy as np
 import psutil
