@@ -29,6 +29,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import tritonclient.grpc as grpcclient
+
+from seal_ocr import tensor_names as names
 from seal_triton import procs
 from seal_triton.launcher import DEFAULT_MODEL_REPOSITORY, ServerConfig, TritonServer
 from tools.robustness import (
@@ -209,6 +213,25 @@ def _sample_rss(pid: int, stop: threading.Event, peak: dict[str, int]) -> None:
             pass
 
 
+def fill_layout_batches(grpc_url: str) -> None:
+    """Send ``layout`` one batch of each size up to its ``max_batch_size``.
+
+    layout's input shape is fixed, so its stub's memory high-water (its shm region carries the
+    batch; measured 103 MB at batch 1, 152 MB at batch 4) is set by the largest batch the dynamic
+    batcher ever forms. The page warm-up does not always form it; when the soak did, the step
+    (+16 MB) failed the growth check, though it never grew further (30 minutes).
+    """
+    client = grpcclient.InferenceServerClient(grpc_url)
+    config = client.get_model_config(names.LAYOUT_MODEL).config
+    dims = [int(d) for d in config.input[0].dims]
+    for batch in range(1, config.max_batch_size + 1):
+        image = grpcclient.InferInput(names.LAYOUT_IMAGE, [batch, *dims], "FP32")
+        image.set_data_from_numpy(np.zeros((batch, *dims), np.float32))
+        scale = grpcclient.InferInput(names.LAYOUT_SCALE_FACTOR, [batch, 2], "FP32")
+        scale.set_data_from_numpy(np.ones((batch, 2), np.float32))
+        client.infer(names.LAYOUT_MODEL, [image, scale], client_timeout=120)
+
+
 def run_soak(
     minutes: float,
     clients: int = 3,
@@ -243,6 +266,7 @@ def run_soak(
         urls = {"grpc": server.grpc_url, "http": server.http_url}
         metrics = f"127.0.0.1:{config.metrics_port}"
         report.cold = procs.rss(pid)
+        fill_layout_batches(urls["grpc"])
         # each request `clients` times in a row: the clients send it at once, so every instance
         # of each step (3 each) sees every picture before RSS is read (an instance's RSS jumps
         # the first time it gets a large page, which is not a leak)
