@@ -92,9 +92,26 @@ class SoakReport:
         out = {}
         for model in {str(e["model"]) for e in self.start_rss.values()}:
             first = max(int(e["rss"]) for e in self.start_rss.values() if e["model"] == model)
-            ends = [int(e["rss"]) for e in self.end_rss.values() if e["model"] == model]
+            ends = [
+                self.end_without_shm_growth(label)
+                for label, e in self.end_rss.items()
+                if e["model"] == model
+            ]
             out[model] = 100.0 * (max(ends) / first - 1.0) if ends else float("inf")
         return dict(sorted(out.items()))
+
+    def end_without_shm_growth(self, label: str) -> int:
+        """End RSS minus the growth of its shared pages since the start reading.
+
+        The Python backend's shm region (mapped into the stub and tritonserver) keeps the pages
+        of the largest message it ever carried: a bounded high-water by design, which steps up
+        when an instance first gets a larger batch or page (layout 103 -> 152 MB from batch 1
+        to 4; detect_text_lines +49 MB shared, -8 MB private, in a 2-minute soak). A leak is
+        private memory; the percentage stays relative to the whole RSS at the start.
+        """
+        first, last = self.start_rss.get(label, {}), self.end_rss[label]
+        shm_growth = max(0, int(last.get("shared", 0)) - int(first.get("shared", 0)))
+        return int(last["rss"]) - shm_growth
 
     @property
     def failures(self) -> int:
@@ -106,8 +123,8 @@ class SoakReport:
         return {
             "no failed request": self.failures == 0
             and self.warmup.get("ok") == self.warmup.get("requests"),
-            f"the largest process of every model grew < {limit:g}% after warm-up": bool(growth)
-            and max(growth.values()) < limit,
+            f"the largest process of every model grew < {limit:g}% after warm-up "
+            "(shm high-water excluded)": bool(growth) and max(growth.values()) < limit,
             "same processes at start and end": set(self.start_rss) == set(self.end_rss),
         }
 
@@ -117,8 +134,9 @@ class SoakReport:
 
     def table(self) -> list[str]:
         rows = [
-            "| process | model | cold MB | start MB | end MB | peak MB | growth | shared at end |",
-            "|---|---|---:|---:|---:|---:|---:|---:|",
+            "| process | model | cold MB | start MB | end MB | peak MB | growth | shared start |"
+            " shared end |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         growth = self.growth()
         for label, first in self.start_rss.items():
@@ -127,21 +145,23 @@ class SoakReport:
             rows.append(
                 f"| {label} | {first['model']} | {_mb(cold)} | {_mb(first['rss'])} | "
                 f"{_mb(last)} | {_mb(self.peak_rss.get(label))} | {growth[label]:+.1f}% | "
-                f"{_mb(self.end_rss.get(label, {}).get('shared'))} |"
+                f"{_mb(first.get('shared'))} | {_mb(self.end_rss.get(label, {}).get('shared'))} |"
             )
         total_start = sum(e["rss"] for e in self.start_rss.values())
         total_end = sum(e["rss"] for e in self.end_rss.values())
         total_cold = sum(e["rss"] for e in self.cold.values())
         rows.append(
             f"| **all** | | {_mb(total_cold)} | {_mb(total_start)} | {_mb(total_end)} | | "
-            f"{100.0 * (total_end / max(1, total_start) - 1):+.1f}% | |"
+            f"{100.0 * (total_end / max(1, total_start) - 1):+.1f}% | | |"
         )
         models = self.model_growth()
         rows += [
             "",
             "| largest process of | " + " | ".join(models) + " |",
             "|---|" + "---:|" * len(models),
-            "| growth | " + " | ".join(f"{g:+.1f}%" for g in models.values()) + " |",
+            "| growth, shm high-water excluded | "
+            + " | ".join(f"{g:+.1f}%" for g in models.values())
+            + " |",
         ]
         return rows
 
@@ -192,7 +212,9 @@ RSS, taken idle (no request in flight): cold = right after start-up, start = aft
 end = after the soak; peak = the highest of the samples taken every 10 s under load during the
 soak. "shared" is the part of RSS in shared or file-backed pages: the Python backend's shm
 regions are mapped into both the stub and tritonserver and only grow. Pass criterion: the
-largest process of each model (single instances jump when they first get a large page).
+largest process of each model (single instances jump when they first get a large page), its end
+RSS less the growth of its shared pages (the shm high-water steps up when an instance first
+carries a larger batch or page; a leak is private memory).
 
 {chr(10).join(self.table())}
 
