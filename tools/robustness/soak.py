@@ -235,6 +235,12 @@ def _sample_rss(pid: int, stop: threading.Event, peak: dict[str, int]) -> None:
             pass
 
 
+# before each RSS reading: jemalloc's background thread returns freed pages over its 10 s
+# dirty-page decay; read at once, a small stub (decode_page, ~85 MB) showed +10 % of pages its
+# last large image had freed
+SETTLE_S = 15.0
+
+
 def fill_layout_batches(grpc_url: str) -> None:
     """Send ``layout`` one batch of each size up to its ``max_batch_size``.
 
@@ -310,6 +316,7 @@ def run_soak(
         # RSS is compared idle (no request in flight) so that it does not depend on which
         # requests happen to be in flight at the moment
         wait_drained(metrics, timeout_s=60)
+        time.sleep(SETTLE_S)
         report.start_rss = procs.rss(pid)
         stop = threading.Event()
         sampler = threading.Thread(
@@ -322,6 +329,7 @@ def run_soak(
         stop.set()
         sampler.join(15)
         wait_drained(metrics, timeout_s=60)
+        time.sleep(SETTLE_S)
         report.end_rss = procs.rss(pid)
         report.load = summarize(records, elapsed_s=driver.finished_at - driver.started_at)
     finally:
