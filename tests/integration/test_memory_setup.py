@@ -30,18 +30,19 @@ def test_server_and_every_stub_run_on_jemalloc_with_background_purge(triton_serv
         assert "background_thread:true" in environ.get("MALLOC_CONF", ""), proc.label
 
 
-def _private_mb(pid: int) -> float:
+def _private_mb(server_pid: int, label: str) -> float:
     # RSS minus shared pages: the stub's shm region keeps the size of the largest tensor it
     # carried, by design; ONNX Runtime's arena is private memory
-    memory = psutil.Process(pid).memory_info()
-    return (memory.rss - memory.shared) / 2**20
+    entry = procs.rss(server_pid)[label]
+    return (int(entry["rss"]) - int(entry["shared"])) / 2**20
 
 
 def test_seal_det_gives_a_large_batch_back(triton_server):
     """After one large batch, seal_det's private memory returns to where it was (no arena
     region kept for the outputs of that batch: ``arena_release_shape``)."""
     client = grpcclient.InferenceServerClient(triton_server.grpc_url)
-    stub = procs.find_stub(triton_server.process.pid, names.SEAL_DET_MODEL)
+    server_pid = triton_server.process.pid
+    stub = procs.find_stub(server_pid, names.SEAL_DET_MODEL)
 
     def infer(shape: tuple[int, ...]) -> np.ndarray:
         tensor = grpcclient.InferInput(names.SEAL_DET_IMAGE, list(shape), "FP32")
@@ -51,10 +52,12 @@ def test_seal_det_gives_a_large_batch_back(triton_server):
 
     for _ in range(2):
         infer((1, 3, 736, 960))
-    before = _private_mb(stub.pid)
+    before = _private_mb(server_pid, stub.label)
     assert infer((6, 3, 736, 2208)).shape == (6, 1, 736, 2208)
     infer((1, 3, 736, 960))
     deadline = time.monotonic() + 30  # jemalloc's background thread purges within ~10 s
-    while (after := _private_mb(stub.pid)) > before + 80 and time.monotonic() < deadline:
+    while (
+        after := _private_mb(server_pid, stub.label)
+    ) > before + 80 and time.monotonic() < deadline:
         time.sleep(1)
     assert after <= before + 80, f"seal_det private memory {before:.0f} -> {after:.0f} MB"
