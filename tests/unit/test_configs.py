@@ -12,6 +12,7 @@ from tritonclient.grpc import model_config_pb2 as mc
 
 from seal_ocr import tensor_names as names
 from tests.conftest import MODEL_REPOSITORY, require
+from tools.robustness.soak import SETTLE_S
 
 ONNX_ENTRIES = [names.LAYOUT_MODEL, names.SEAL_DET_MODEL, names.TEXT_REC_MODEL]
 CONFIG_TO_ONNX_DTYPE = {mc.TYPE_FP32: onnx.TensorProto.FLOAT, mc.TYPE_INT32: onnx.TensorProto.INT32}
@@ -274,3 +275,7 @@ def test_cpu_arena_gives_memory_back(entry):
     assert value("arena_shrinkage", "0") == "1" or not arena_on, entry
     # shrinkage alone keeps the region holding the last outputs (the largest batch's, in time)
     assert value("arena_release_shape", "") or not arena_on, entry
+    # released every interval (a thread), memory is back within one interval of idling: that
+    # must be before the soak reads RSS after the drain
+    interval_s = int(value("arena_release_interval_ms", "0")) / 1000
+    assert 0 <= interval_s < SETTLE_S, entry

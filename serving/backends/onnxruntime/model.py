@@ -13,6 +13,7 @@ parameter ``ragged_outputs`` = ``"bbox:bbox_num"`` and split by those counts.
 """
 
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -41,11 +42,15 @@ class TritonPythonModel:
         # come from malloc and large ones go back to the system when freed, at some cost in
         # speed for models with large tensors (docs/robustness.md, soak).
         options.enable_cpu_mem_arena = _parameter(config, "enable_cpu_mem_arena", "1") != "0"
-        # with the arena on, give the chunks a run grew back after it (inputs whose shape
-        # varies, like seal_det's crops, otherwise ratchet the arena up over hours)
+        # with the arena on, give back the chunks the runs grew, after each run or from the
+        # release thread (inputs whose shape varies, like seal_det's crops, otherwise ratchet
+        # the arena up over hours)
         self.run_options = ort.RunOptions()
+        self.shrink_options = ort.RunOptions()
         if _parameter(config, "arena_shrinkage", "0") == "1" and options.enable_cpu_mem_arena:
-            self.run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+            self.shrink_options.add_run_config_entry(
+                "memory.enable_memory_arena_shrinkage", "cpu:0"
+            )
         self.session = ort.InferenceSession(
             str(path), sess_options=options, providers=["CPUExecutionProvider"]
         )
@@ -64,13 +69,22 @@ class TritonPythonModel:
         ragged = _parameter(config, "ragged_outputs")
         self.ragged = dict(pair.split(":") for pair in ragged.split(",")) if ragged else {}
         self.release_input = self._release_input(config)
+        # with an interval, runs do not shrink; a thread releases every interval instead
+        self.release_interval_s = int(_parameter(config, "arena_release_interval_ms", "0")) / 1000
+        self.released = True
+        self.stopping = threading.Event()
+        if self.release_input is not None and self.release_interval_s > 0:
+            threading.Thread(target=self._release_periodically, daemon=True).start()
+        else:
+            self.run_options = self.shrink_options
         self.logger.log_info(
             f"{self.model_name}: loaded {path} ({options.intra_op_num_threads} thr, "
             f"cpu arena {'on' if options.enable_cpu_mem_arena else 'off'})"
         )
 
     def _release_input(self, config: dict) -> dict[str, np.ndarray] | None:
-        """A tiny input (``arena_release_shape``, e.g. "1,3,32,32") run after every real run.
+        """A tiny input (``arena_release_shape``, e.g. "1,3,32,32") run with shrinkage after
+        every real run, or every ``arena_release_interval_ms`` (``_release_periodically``).
 
         Shrinkage frees only the arena regions entirely free at the end of a run, and the run's
         own outputs are still alive then: after one large batch, the region holding its outputs
@@ -95,10 +109,27 @@ class TritonPythonModel:
         outputs = self.session.run(self.output_names, inputs, self.run_options)
         if self.release_input is None:
             return outputs
+        if self.release_interval_s > 0:
+            self.released = False  # _release_periodically frees what this run grew
+            return outputs
         # the outputs are views of arena memory: copy them out before the release run
         outputs = [np.array(output, copy=True) for output in outputs]
-        self.session.run(self.output_names, self.release_input, self.run_options)
+        self.session.run(self.output_names, self.release_input, self.shrink_options)
         return outputs
+
+    def _release_periodically(self) -> None:
+        """``arena_release_interval_ms``: the release run at most once per interval, and only
+        after real runs. Releasing after every run made each run regrow the arena from fresh
+        pages, which cost ~10-20 % of the ensemble's throughput (perf/README.md); released every
+        interval, the arena stays grown under load and goes back within an interval of idling.
+        ORT runs are thread-safe, and a region a concurrent run is using is not freed."""
+        while not self.stopping.wait(self.release_interval_s):
+            if not self.released:
+                self.released = True
+                self.session.run(self.output_names, self.release_input, self.shrink_options)
+
+    def finalize(self) -> None:
+        self.stopping.set()
 
     def execute(self, requests):
         if self.max_batch_size > 0 and len(requests) > 1:
