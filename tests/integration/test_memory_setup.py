@@ -55,7 +55,9 @@ def test_seal_det_gives_a_large_batch_back(triton_server):
     before = _private_mb(server_pid, stub.label)
     assert infer((6, 3, 736, 2208)).shape == (6, 1, 736, 2208)
     infer((1, 3, 736, 960))
-    deadline = time.monotonic() + 30  # jemalloc's background thread purges within ~10 s
+    # the release thread runs within arena_release_interval_ms (2 s), and jemalloc's background
+    # thread purges the freed pages within ~10 s
+    deadline = time.monotonic() + 30
     while (
         after := _private_mb(server_pid, stub.label)
     ) > before + 80 and time.monotonic() < deadline:

@@ -45,7 +45,6 @@ class TritonPythonModel:
         # with the arena on, give back the chunks the runs grew, after each run or from the
         # release thread (inputs whose shape varies, like seal_det's crops, otherwise ratchet
         # the arena up over hours)
-        self.run_options = ort.RunOptions()
         self.shrink_options = ort.RunOptions()
         if _parameter(config, "arena_shrinkage", "0") == "1" and options.enable_cpu_mem_arena:
             self.shrink_options.add_run_config_entry(
@@ -69,14 +68,14 @@ class TritonPythonModel:
         ragged = _parameter(config, "ragged_outputs")
         self.ragged = dict(pair.split(":") for pair in ragged.split(",")) if ragged else {}
         self.release_input = self._release_input(config)
-        # with an interval, runs do not shrink; a thread releases every interval instead
         self.release_interval_s = int(_parameter(config, "arena_release_interval_ms", "0")) / 1000
+        periodic = self.release_input is not None and self.release_interval_s > 0
+        # runs shrink the arena themselves unless the release thread does it for them
+        self.run_options = ort.RunOptions() if periodic else self.shrink_options
         self.released = True
         self.stopping = threading.Event()
-        if self.release_input is not None and self.release_interval_s > 0:
+        if periodic:
             threading.Thread(target=self._release_periodically, daemon=True).start()
-        else:
-            self.run_options = self.shrink_options
         self.logger.log_info(
             f"{self.model_name}: loaded {path} ({options.intra_op_num_threads} thr, "
             f"cpu arena {'on' if options.enable_cpu_mem_arena else 'off'})"
