@@ -68,7 +68,13 @@ class TritonPythonModel:
         ragged = _parameter(config, "ragged_outputs")
         self.ragged = dict(pair.split(":") for pair in ragged.split(",")) if ragged else {}
         self.release_input = self._release_input(config)
-        self.release_interval_s = int(_parameter(config, "arena_release_interval_ms", "0")) / 1000
+        interval = _parameter(config, "arena_release_interval_ms", "0")
+        if not interval.isdigit():
+            raise pb_utils.TritonModelException(
+                f"{self.model_name}: arena_release_interval_ms must be whole milliseconds >= 0, "
+                f"not {interval!r}"
+            )
+        self.release_interval_s = int(interval) / 1000
         periodic = self.release_input is not None and self.release_interval_s > 0
         # runs shrink the arena themselves unless the release thread does it for them
         self.run_options = ort.RunOptions() if periodic else self.shrink_options
