@@ -12,6 +12,7 @@ SOURCE ?= auto
 PROFILE ?= mobile
 LAYOUT ?=
 TARGET ?= auto
+ENGINE ?=
 MODELS_REQUEST := .build/models-request
 PYTEST_ARGS ?=
 SOAK_MINUTES ?= 30
@@ -38,7 +39,7 @@ models: $(MODELS_STAMP) ## build the ONNX entries: SOURCE=auto|official|rapid PR
 $(MODELS_REQUEST): FORCE
 	@mkdir -p $(@D); echo "$(SOURCE) $(PROFILE) $(LAYOUT)" | cmp -s - $@ || echo "$(SOURCE) $(PROFILE) $(LAYOUT)" > $@
 
-$(MODELS_STAMP): $(SETUP_STAMP) $(MODELS_REQUEST) tools/models/prepare.py tools/models/picodet_wrapper.py
+$(MODELS_STAMP): $(SETUP_STAMP) $(MODELS_REQUEST) tools/models/prepare.py tools/models/picodet_wrapper.py tools/models/layout_contract.py
 	$(VPY) -m tools.models.prepare --source $(SOURCE) --profile $(PROFILE) $(if $(LAYOUT),--layout $(LAYOUT))
 
 official-env: setup ## create .cache/venv-official: paddle2onnx + PaddlePaddle CPU (the `official` extra)
@@ -53,8 +54,8 @@ serve: ## GPU containers when nvidia-smi and docker answer, else the embedded CP
 	case "$$target" in gpu|cpu) $(MAKE) --no-print-directory serve-$$target ;; \
 	  *) echo "TARGET must be auto, gpu or cpu" >&2; exit 2 ;; esac
 
-serve-cpu: setup models ## embedded tritonserver on 127.0.0.1 (HTTP 8000, gRPC 8001, metrics 8002); Ctrl-C stops
-	$(VPY) -m seal_triton.launcher $(SERVE_ARGS)
+serve-cpu: setup models ## embedded tritonserver on 127.0.0.1 (HTTP 8000, gRPC 8001, metrics 8002) [ENGINE=openvino|onnxruntime]; Ctrl-C stops
+	$(VPY) -m seal_triton.launcher $(if $(ENGINE),--engine $(ENGINE)) $(SERVE_ARGS)
 
 serve-gpu: setup models ## docker compose: Triton 24.10 on the GPU + the gateway (docs/deploy-gpu.md)
 	TRITON_ADMIN_KEY="$${TRITON_ADMIN_KEY:-$$(openssl rand -hex 16)}" docker compose -f docker/compose.yaml up --build

@@ -1,8 +1,9 @@
 """Start and stop the embedded CPU ``tritonserver`` from the ``nvidia-pytriton`` wheel.
 
 The wheel ships the server binary, the Python backend and one stub per Python version, but no
-ONNX Runtime backend. We assemble a backend directory holding ``python/`` (with the stub for our
-interpreter) and ``onnxruntime/`` (our Python-based ONNX Runtime backend), then run the server
+ONNX Runtime or OpenVINO backend. We assemble a backend directory holding ``python/`` (with the stub
+for our interpreter), ``onnxruntime/`` and ``openvino/`` (our Python-based engine backends,
+``serving/backends``), then run the server
 with ``--model-config-name=cpu`` so each model picks ``configs/cpu.pbtxt``.
 See ``triton-on-cpu.md`` for why PATH must start with the venv's ``bin``.
 """
@@ -29,8 +30,15 @@ from seal_ocr.admission import MAX_IN_FLIGHT_ENV, default_state_path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MODEL_REPOSITORY = REPO_ROOT / "model_repository"
 DEFAULT_BUILD_DIR = REPO_ROOT / ".build"
-ORT_BACKEND_SOURCE = REPO_ROOT / "serving" / "backends" / "onnxruntime"
+# Python-based backends named as Triton's own: configs say `backend: "onnxruntime"` or "openvino"
+ENGINE_BACKEND_SOURCES = tuple(
+    REPO_ROOT / "serving" / "backends" / name for name in ("onnxruntime", "openvino")
+)
 RESTRICTED_APIS = "model-repository,logging,trace"
+# the engine of the ONNX entries on the CPU server -> the config variant that runs it
+# (`--model-config-name`: configs/<variant>.pbtxt, else config.pbtxt, per model)
+ENGINE_CONFIG_NAMES = {"openvino": "cpu", "onnxruntime": "cpu_onnxruntime"}
+DEFAULT_ENGINE = "openvino"
 log = logging.getLogger("seal_triton")
 
 
@@ -45,7 +53,7 @@ def _libs_dir() -> Path:
 
 
 def assemble_backends(build_dir: Path = DEFAULT_BUILD_DIR) -> Path:
-    """Create ``<build_dir>/backends/{python,onnxruntime}``; idempotent. Returns the directory."""
+    """Create ``<build_dir>/backends/{python,onnxruntime,openvino}``; idempotent. Returns it."""
     backends = build_dir / "backends"
     python_dir = backends / "python"
     stub_name = "triton_python_backend_stub"
@@ -56,15 +64,15 @@ def assemble_backends(build_dir: Path = DEFAULT_BUILD_DIR) -> Path:
         shutil.copytree(root / "backends" / "python", python_dir)
         version = f"{sys.version_info.major}.{sys.version_info.minor}"
         shutil.copy2(root / "python_backend_stubs" / version / stub_name, python_dir / stub_name)
-    ort_dir = backends / "onnxruntime"
-    if ort_dir.is_symlink() or ort_dir.exists():
-        if ort_dir.is_symlink() and ort_dir.resolve() == ORT_BACKEND_SOURCE.resolve():
-            return backends
-        if ort_dir.is_symlink():
-            ort_dir.unlink()
-        else:
-            shutil.rmtree(ort_dir)
-    ort_dir.symlink_to(ORT_BACKEND_SOURCE, target_is_directory=True)
+    for source in ENGINE_BACKEND_SOURCES:
+        link = backends / source.name
+        if link.is_symlink() and link.resolve() == source.resolve():
+            continue
+        if link.is_symlink():
+            link.unlink()
+        elif link.exists():
+            shutil.rmtree(link)
+        link.symlink_to(source, target_is_directory=True)
     return backends
 
 
@@ -83,6 +91,17 @@ def find_jemalloc() -> Path | None:
         if candidate.exists():
             return candidate
     return None
+
+
+def openvino_hwloc() -> Path | None:
+    """The ``libhwloc`` that the ``openvino`` wheel bundles, or None (not installed)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("openvino")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    libs = Path(next(iter(spec.submodule_search_locations))) / "libs"
+    return next(iter(sorted(libs.glob("libhwloc.so*"))), None)
 
 
 def free_port() -> int:
@@ -159,7 +178,12 @@ class ServerConfig:
         # jemalloc gives freed pages back over time (docs/robustness.md, soak)
         jemalloc = find_jemalloc()
         if jemalloc is not None and "jemalloc" not in env.get("LD_PRELOAD", ""):
-            env["LD_PRELOAD"] = " ".join(p for p in (str(jemalloc), env.get("LD_PRELOAD")) if p)
+            # OpenVINO's TBB opens its tbbbind with a symbol scope of its own, so the hwloc it
+            # pulls in bound malloc/free to glibc, not jemalloc: compile_model aborted with
+            # "free(): invalid pointer". Preloaded, hwloc binds to jemalloc like the rest.
+            hwloc = openvino_hwloc()
+            preload = (str(jemalloc), str(hwloc) if hwloc else "", env.get("LD_PRELOAD"))
+            env["LD_PRELOAD"] = " ".join(p for p in preload if p)
             # jemalloc purges freed pages only when the process next allocates; a background
             # thread purges them while the stub is idle too (between bursts of requests)
             env.setdefault("MALLOC_CONF", "background_thread:true")
@@ -265,9 +289,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-in-flight", type=int, help="admission cap (default: decode_page's config; 0 = off)"
     )
+    parser.add_argument(
+        "--engine",
+        choices=sorted(ENGINE_CONFIG_NAMES),
+        default=os.environ.get("SEAL_ENGINE") or DEFAULT_ENGINE,
+        help="engine of the ONNX entries (default: openvino, FP32; $SEAL_ENGINE)",
+    )
     parser.add_argument("--pid-file", type=Path, default=DEFAULT_BUILD_DIR / "tritonserver.pid")
     parser.add_argument("--log-verbose", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.engine not in ENGINE_CONFIG_NAMES:  # $SEAL_ENGINE is not checked by argparse
+        parser.error(f"--engine must be one of {', '.join(sorted(ENGINE_CONFIG_NAMES))}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     config = ServerConfig(
         model_repository=args.model_repository.resolve(),
@@ -278,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         log_verbose=args.log_verbose,
         exit_timeout_s=args.exit_timeout,
         max_in_flight=args.max_in_flight,
+        model_config_name=ENGINE_CONFIG_NAMES[args.engine],
     )
     gateway = None if args.no_gateway else GatewayConfig(args.address, args.gateway_port)
     supervisor = Supervisor(TritonServer(config), gateway)

@@ -1,0 +1,132 @@
+"""What the Python-based ONNX backends (``onnxruntime``, ``openvino``) share: one ``model.onnx``
+per entry, the config's inputs and outputs checked against it, and dynamic batching.
+
+The ``nvidia-pytriton`` wheel ships no ONNX Runtime or OpenVINO backend. Triton resolves a
+backend name to a Python-based backend when ``<backend-dir>/<name>/model.py`` exists, so configs
+written for Triton's own backends (``backend: "onnxruntime"`` / ``backend: "openvino"``,
+``default_model_filename``, explicit inputs and outputs) serve here unchanged.
+
+Batching: with ``max_batch_size > 0`` the dynamic batcher hands several requests to one
+``execute``; their inputs are concatenated on axis 0, run once, and every output is split back
+on axis 0 by each request's batch size. An output whose first axis is not the batch (rows of
+all images, with per-image counts in another output) is declared ragged with the config
+parameter ``ragged_outputs`` = ``"<rows>:<counts>"`` and split by those counts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def config_parameters(config: Mapping[str, Any]) -> dict[str, str]:
+    """The config's ``parameters`` as plain strings; unset ``${...}`` placeholders are dropped."""
+    values = {}
+    for key, entry in config.get("parameters", {}).items():
+        value = entry.get("string_value", "")
+        if value and not value.startswith("${"):
+            values[key] = value
+    return values
+
+
+def split_batch(
+    results: Mapping[str, np.ndarray], sizes: list[int], ragged: Mapping[str, str]
+) -> list[dict[str, np.ndarray]]:
+    """Outputs of one run over stacked requests -> one dict per request.
+
+    ``sizes``: batch size of each request, in stacking order; ``ragged``: output -> name of the
+    per-image row-count output (rows of a ragged output belong to the images in order)."""
+    offsets = np.cumsum(sizes)[:-1]
+    splits = {name: offsets for name in results}
+    for output, count_name in ragged.items():
+        image_counts = results[count_name].reshape(-1).astype(np.int64)
+        request_rows = np.add.reduceat(image_counts, np.r_[0, offsets])
+        splits[output] = np.cumsum(request_rows)[:-1]
+    parts = {name: np.split(array, splits[name]) for name, array in results.items()}
+    return [{name: parts[name][index] for name in results} for index in range(len(sizes))]
+
+
+class OnnxEntryModel:
+    """Base ``TritonPythonModel`` of an engine backend; subclasses give ``load`` and ``run``."""
+
+    engine = ""
+
+    def initialize(self, args: dict) -> None:
+        import triton_python_backend_utils as pb_utils
+
+        self.pb = pb_utils
+        self.logger = pb_utils.Logger
+        config = json.loads(args["model_config"])
+        self.model_name = args["model_name"]
+        self.max_batch_size = int(config.get("max_batch_size", 0))
+        self.parameters = config_parameters(config)
+        filename = config.get("default_model_filename") or "model.onnx"
+        path = Path(args["model_repository"]) / args["model_version"] / filename
+        self.input_names = [item["name"] for item in config["input"]]
+        self.output_names = [item["name"] for item in config["output"]]
+        try:
+            model_inputs, model_outputs = self.load(path, config)
+            missing = sorted(set(self.input_names) - set(model_inputs)) + sorted(
+                set(self.output_names) - set(model_outputs)
+            )
+            if missing:
+                raise ValueError(
+                    f"config names {missing} are not in {path.name} "
+                    f"(inputs {sorted(model_inputs)}, outputs {sorted(model_outputs)})"
+                )
+            ragged = self.parameters.get("ragged_outputs", "")
+            self.ragged = dict(pair.split(":") for pair in ragged.split(",")) if ragged else {}
+        except Exception as exc:  # refused at load, naming the model and the cause
+            raise pb_utils.TritonModelException(
+                f"{self.model_name} ({self.engine}): {exc}"
+            ) from exc
+
+    def load(self, path: Path, config: dict) -> tuple[list[str], list[str]]:
+        """Open ``path``; return the model's input and output names. ValueError: bad config."""
+        raise NotImplementedError
+
+    def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """One run: outputs in ``self.output_names`` order, owned by the caller."""
+        raise NotImplementedError
+
+    def execute(self, requests):
+        if self.max_batch_size > 0 and len(requests) > 1:
+            try:
+                return self._execute_batched(requests)
+            except Exception as exc:  # shapes that cannot be stacked: fall back to one by one
+                self.logger.log_warn(f"{self.model_name}: batched run failed ({exc}); per request")
+        return [self._execute_one(request) for request in requests]
+
+    def _inputs(self, request) -> dict[str, np.ndarray]:
+        return {
+            name: self.pb.get_input_tensor_by_name(request, name).as_numpy()
+            for name in self.input_names
+        }
+
+    def _respond(self, outputs: Mapping[str, np.ndarray]):
+        tensors = [
+            self.pb.Tensor(name, np.ascontiguousarray(array)) for name, array in outputs.items()
+        ]
+        return self.pb.InferenceResponse(output_tensors=tensors)
+
+    def _execute_one(self, request):
+        try:
+            results = self.run(self._inputs(request))
+            return self._respond(dict(zip(self.output_names, results, strict=True)))
+        except Exception as exc:
+            error = self.pb.TritonError(f"{self.model_name}: {exc}", self.pb.TritonError.INTERNAL)
+            return self.pb.InferenceResponse(error=error)
+
+    def _execute_batched(self, requests):
+        per_request = [self._inputs(request) for request in requests]
+        sizes = [len(inputs[self.input_names[0]]) for inputs in per_request]
+        stacked = {
+            name: np.concatenate([inputs[name] for inputs in per_request])
+            for name in self.input_names
+        }
+        results = dict(zip(self.output_names, self.run(stacked), strict=True))
+        return [self._respond(part) for part in split_batch(results, sizes, self.ragged)]
