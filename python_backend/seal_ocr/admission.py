@@ -1,10 +1,15 @@
-"""Admission control: at most ``capacity`` requests in the pipeline at once, the rest refused.
+"""Admission control: at most ``capacity`` requests in the pipeline at once; the rest wait.
 
-Why here and not in Triton's queues: on a CPU box the pipeline saturates with one or two requests
-in flight, and every request admitted past that point does not wait in a queue a policy can see;
-it shares the cores with the others, so latency grows with the load and no queue ever fills
+Why a cap on the requests *in flight*: on a CPU box the pipeline saturates with a few requests in
+flight, and every request admitted past that point does not wait in a queue a policy can see; it
+shares the cores with the others, so latency grows with the load and no queue ever fills
 (measured: 4x the saturating load was all admitted, p50 1.9 s -> 8.4 s; docs/robustness.md).
-A cap on the requests *in flight* is what bounds the latency of accepted work.
+
+Where the rest wait: the first step (``decode_page``) takes a lease before decoding. When all
+``capacity`` leases are held, :meth:`AdmissionGate.acquire` waits for one (up to ``wait_s``), so
+that step's instances stop taking requests and the next ones wait in Triton's queue of that
+step, FIFO, undecoded: its ``max_queue_size`` is the backlog and its queue timeout bounds the
+wait there. Only past the backlog or a timeout is a request refused, with UNAVAILABLE.
 
 The pipeline's steps run in separate processes (one Triton stub per model instance), so the
 count lives in a small file shared by them, updated under an exclusive ``flock``. Each admitted
@@ -15,6 +20,7 @@ whichever step fails the request) gives it back; a lease whose request vanished 
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import secrets
@@ -86,8 +92,8 @@ class AdmissionGate:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def admit(self) -> str:
-        """A new lease's ticket; raises :class:`ServerBusyError` when ``capacity`` are held."""
+    def try_admit(self) -> str | None:
+        """A new lease's ticket, or None when ``capacity`` leases are held."""
         if self.capacity <= 0:
             return ""
 
@@ -98,12 +104,31 @@ class AdmissionGate:
             leases[ticket] = self.clock() + self.lease_s
             return ticket
 
-        ticket = self._locked_update(take)
+        return self._locked_update(take)
+
+    def admit(self) -> str:
+        """A new lease's ticket; raises :class:`ServerBusyError` when ``capacity`` are held."""
+        ticket = self.try_admit()
         if ticket is None:
             raise ServerBusyError(
                 f"server busy: {self.capacity} requests already in progress "
                 f"(max_in_flight {self.capacity}); retry later"
             )
+        return ticket
+
+    async def acquire(self, wait_s: float, poll_s: float = 0.01) -> str:
+        """A new lease's ticket, waiting up to ``wait_s`` seconds for one to be given back.
+
+        Raises :class:`ServerBusyError` when none came free in time. The leases live in a file
+        shared by processes, so the wait polls it (every ``poll_s``; a look costs ~20 us)."""
+        deadline = time.monotonic() + wait_s
+        while (ticket := self.try_admit()) is None:
+            if time.monotonic() >= deadline:
+                raise ServerBusyError(
+                    f"server busy: waited {wait_s:g} s while {self.capacity} requests were in "
+                    f"progress (max_in_flight {self.capacity}); retry later"
+                )
+            await asyncio.sleep(poll_s)
         return ticket
 
     def release(self, ticket: str) -> None:

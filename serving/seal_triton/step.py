@@ -6,7 +6,8 @@ config) and ``run`` (one request -> output arrays). Errors stay with their reque
 (admission control, or a model call refused by a full queue or a queue timeout) is
 ``UNAVAILABLE``, so clients can tell "retry later" from a bug; anything else is ``INTERNAL``.
 Admission leases live here too: the first step (``admits``) takes the request's lease before
-``run`` and adds it to its outputs as ``ADMISSION_TICKET``; the step that fails a request gives
+``run``, waiting up to ``admission_wait_s`` for one, and adds it to its outputs as
+``ADMISSION_TICKET``; the step that fails a request gives
 it back, and the last step (``final_step``) gives it back on success.
 """
 
@@ -44,6 +45,7 @@ class PipelineStep:
     """Base class of the ``TritonPythonModel`` of each Python step."""
 
     admits = False  # the first step of the ensemble takes the admission lease (self.gate)
+    admission_wait_s = 0.0  # how long that step waits for a free lease before refusing
     final_step = False  # the last step of the ensemble releases the admission lease on success
 
     def initialize(self, args: dict[str, Any]) -> None:
@@ -88,7 +90,7 @@ class PipelineStep:
         ticket = self.ticket_of(inputs)
         if self.admits:  # refuse overload before spending anything on the request
             try:
-                ticket = self.gate.admit()
+                ticket = await self.gate.acquire(self.admission_wait_s)
             except ServerBusyError as exc:
                 return pb.InferenceResponse(
                     error=pb.TritonError(str(exc), pb.TritonError.UNAVAILABLE)

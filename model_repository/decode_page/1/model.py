@@ -2,8 +2,9 @@
 
 IMAGE (bytes of one image file) + OPTIONS (optional JSON) -> PAGE (H, W, 3) uint8 BGR,
 PIPELINE_OPTIONS (validated JSON with every default filled in) and ADMISSION_TICKET (the
-request's lease, see seal_ocr.admission). Bad bytes or options: INVALID_ARG. More than
-max_in_flight requests in the pipeline: UNAVAILABLE, before any decoding.
+request's lease, see seal_ocr.admission). Bad bytes or options: INVALID_ARG. While
+max_in_flight requests are in the pipeline the next one waits, undecoded, for a lease (up to
+admission_wait_s, then UNAVAILABLE), and the ones behind it wait in this step's Triton queue.
 """
 
 import numpy as np
@@ -38,7 +39,13 @@ class TritonPythonModel(PipelineStep):
             capacity=capacity_from(self.parameter("max_in_flight", "0")),
             lease_s=float(self.parameter("admission_lease_s", "120")),
         )
-        self.logger.log_info(f"{self.model_name}: max_in_flight {self.gate.capacity} (0 = no cap)")
+        self.admission_wait_s = float(self.parameter("admission_wait_s", "0"))
+        if not self.admission_wait_s >= 0:
+            raise ValueError(f"admission_wait_s must be >= 0 seconds, not {self.admission_wait_s}")
+        self.logger.log_info(
+            f"{self.model_name}: max_in_flight {self.gate.capacity} (0 = no cap), "
+            f"a request waits up to {self.admission_wait_s:g} s for a slot"
+        )
 
     async def run(self, inputs):
         if inputs[names.IMAGE] is None:
