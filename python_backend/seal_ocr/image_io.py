@@ -82,6 +82,36 @@ def decode_image(
     return page
 
 
+def normalize_to_chw(
+    image: np.ndarray,
+    alpha: np.ndarray,
+    beta: np.ndarray,
+    channels: tuple[int, int, int] = (0, 1, 2),
+) -> np.ndarray:
+    """``x.astype(float32) * alpha_c + beta_c`` per channel, written straight into CHW planes.
+
+    Args:
+        image: (H, W, 3) uint8 (any channel order; C-contiguous or not).
+        alpha, beta: (3,) float32 per *output* channel.
+        channels: output plane c reads input channel ``channels[c]``, e.g. (2, 1, 0) turns BGR
+            into RGB planes without a ``cvtColor`` pass over the image.
+
+    Returns:
+        (3, H, W) float32, C-contiguous. Two float32 roundings per value (product, then sum),
+        exactly PaddleX's ``split; astype(float32); *= alpha; += beta; merge; transpose``: only
+        the memory layout work differs. Computing plane by plane avoids NumPy's slow broadcast
+        over a trailing axis of 3 and the HWC -> CHW copy.
+    """
+    height, width = image.shape[:2]
+    out = np.empty((3, height, width), dtype=np.float32)
+    for index, source in enumerate(channels):
+        plane = out[index]
+        # uint8 -> float32 is exact, so each in-place op rounds once, as PaddleX's do.
+        np.multiply(image[:, :, source], alpha[index], out=plane, dtype=np.float32)
+        plane += beta[index]
+    return out
+
+
 def _jpeg_is_truncated(data: bytes) -> bool:
     """No end-of-image marker (FFD9) after the last start-of-scan (FFDA)."""
     return data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda")

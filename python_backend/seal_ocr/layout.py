@@ -35,11 +35,18 @@ import cv2
 import numpy as np
 
 from seal_ocr.errors import InvalidImageError
+from seal_ocr.image_io import normalize_to_chw
 from seal_ocr.params import MERGE_MODES, LayoutParams
 
 LAYOUT_INPUT_HW = (800, 608)  # PicoDet layout network input (height, width)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)  # RGB order
 IMAGENET_STD = (0.229, 0.224, 0.225)
+# Per RGB plane, folded in float64 and rounded to float32 as PaddleX's Normalize does.
+_LAYOUT_ALPHA = np.array([(1.0 / 255.0) / s for s in IMAGENET_STD], dtype=np.float32)
+_LAYOUT_BETA = np.array(
+    [-m / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD, strict=True)], dtype=np.float32
+)
+_BGR_TO_RGB = (2, 1, 0)  # RGB plane c comes from BGR channel _BGR_TO_RGB[c]
 
 _DEFAULT_CLASS_THRESHOLD = 0.5  # classes missing from a threshold dict
 _NMS_IOU_SAME_CLASS = 0.6
@@ -98,7 +105,8 @@ def preprocess_layout(
     ``Resize``, ``Normalize``, ``ToCHWImage``, ``ToBatch``): BGR -> RGB on uint8; bicubic resize
     to (w, h) without keeping the aspect ratio (skipped when the size already matches); per channel
     ``x.astype(float32) * float32((1/255) / std) + float32(-mean / std)``, two float32 roundings;
-    HWC -> CHW. ``scale_factor`` is computed in float64 and stored as float32, as ``ToBatch``
+    HWC -> CHW. We resize first and swap the channels while normalising: same values, fewer
+    passes. ``scale_factor`` is computed in float64 and stored as float32, as ``ToBatch``
     does.
     """
     if not isinstance(page_bgr, np.ndarray) or page_bgr.dtype != np.uint8:
@@ -107,16 +115,15 @@ def preprocess_layout(
         raise InvalidImageError(f"layout input must be (H, W, 3) BGR, got {page_bgr.shape}")
     height, width = input_hw
     page_h, page_w = page_bgr.shape[:2]
-    rgb = cv2.cvtColor(page_bgr, cv2.COLOR_BGR2RGB)
+    resized = page_bgr
     if (page_h, page_w) != (height, width):
-        rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_CUBIC)
+        # Resizing BGR and reading the planes in RGB order gives the same values as PaddleX's
+        # cvtColor-then-resize (cv2.resize treats channels independently), minus a colour
+        # conversion pass over the full-size page.
+        resized = cv2.resize(page_bgr, (width, height), interpolation=cv2.INTER_CUBIC)
     # PaddleX folds scale, mean and std into alpha/beta in float64, then applies them to the
     # float32 image: the scalars are rounded to float32 and there are exactly two roundings.
-    alpha = np.array([(1.0 / 255.0) / s for s in IMAGENET_STD], dtype=np.float32)
-    beta = np.array([-m / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD, strict=True)], np.float32)
-    normalised = rgb.astype(np.float32) * alpha
-    normalised += beta
-    image = np.ascontiguousarray(normalised.transpose(2, 0, 1))
+    image = normalize_to_chw(resized, _LAYOUT_ALPHA, _LAYOUT_BETA, channels=_BGR_TO_RGB)
     scale_factor = np.array([height / page_h, width / page_w], dtype=np.float32)
     return LayoutInput(image=image, scale_factor=scale_factor)
 

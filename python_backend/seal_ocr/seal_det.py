@@ -21,7 +21,7 @@ import numpy as np
 import pyclipper
 
 from seal_ocr.errors import InvalidImageError
-from seal_ocr.image_io import check_bgr_image
+from seal_ocr.image_io import check_bgr_image, normalize_to_chw
 from seal_ocr.params import LIMIT_TYPES, SealDetParams
 
 # ImageNet RGB statistics, applied by channel *index* to a BGR image (PaddleX quirk: the det
@@ -137,10 +137,7 @@ def preprocess_det(crop_bgr: np.ndarray, params: SealDetParams) -> tuple[np.ndar
         ratio_h, ratio_w = rh / float(pad_h), rw / float(pad_w)
     # float32 throughout: x * alpha_c then + beta_c, each step rounded to float32 like
     # PaddleX's in-place ops on float32 planes (a float64 path differs in the last ulp).
-    out = img.astype(np.float32)
-    out *= _ALPHA
-    out += _BETA
-    chw = np.ascontiguousarray(out.transpose(2, 0, 1))
+    chw = normalize_to_chw(img, _ALPHA, _BETA)
     return chw, DetInputMeta(src_h=src_h, src_w=src_w, ratio_h=ratio_h, ratio_w=ratio_w)
 
 
