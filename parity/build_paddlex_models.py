@@ -1,17 +1,25 @@
 """Lay out our ONNX models as PaddleX 3.7.2 local model folders, plus the pipeline configs.
 
-Runs in either venv (stdlib only; the YAML is written by hand because the main venv has no
-PyYAML). From model_repository/ it builds, under --out:
+Runs in either venv (stdlib only at import; the YAML is written by hand because the main venv has
+no PyYAML; building the layout folder needs ``onnx``, i.e. the main venv). From model_repository/
+it builds, under --out:
 
-  PicoDet_layout_1x/         inference.onnx (hard link/copy of layout/1/model.onnx) + inference.yml
+  PicoDet_layout_1x/         inference.onnx (layout/1/model.onnx without its per-image padding:
+                             the PaddleDetection export PaddleX reads) + inference.yml
   PP-OCRv4_mobile_seal_det/  inference.onnx (seal_det) + inference.yml
   PP-OCRv4_mobile_rec/       inference.onnx (text_rec) + inference.yml (character_dict from
                              text_rec/characters.txt)
   seal_recognition_layout.yaml, seal_recognition_nolayout.yaml   (create_pipeline configs)
 
 The yml contents follow shared/reference/paddlex-offline-parity.md §3.1/§3.2 and the pipeline
-configs §5. Our layout labels are used with the seal stand-in label (`figure` for CDLA) renamed
-`seal`, since PaddleX only crops boxes labelled "seal".
+configs §5. The served layout model is the export (outputs ``bbox`` [K, 6] + ``bbox_num`` [N],
+read by PaddleX's detection predictor by position) plus nodes that pad the rows per image into
+``boxes`` [N, 1000, 6] + ``box_count`` [N] for Triton (tools/models/layout_contract.py); PaddleX
+gets the served file with those nodes removed: the same nodes and weights up to the export's
+outputs, so a layout box the padding lost would show as a parity difference.
+
+Our layout labels are used with the seal stand-in label (`figure` for CDLA) renamed `seal`, since
+PaddleX only crops boxes labelled "seal".
 
 PaddleX's ONNX Runtime runner feeds inputs by the session's own input names (after sorting them
 alphabetically, which matches the order its predictors emit), so our renamed tensors
@@ -279,6 +287,19 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         shutil.copy2(src, dst)
 
 
+def _layout_export(src: Path, dst: Path) -> None:
+    """The served layout model without its per-image padding (module doc), written to ``dst``."""
+    import onnx
+
+    from tools.models.layout_contract import strip_per_image
+
+    data = strip_per_image(onnx.load(str(src))).SerializeToString()
+    if dst.is_file() and dst.read_bytes() == data:
+        return
+    dst.unlink(missing_ok=True)  # an older build hard-linked the served file: never write into it
+    dst.write_bytes(data)
+
+
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists() or path.read_text(encoding="utf-8") != text:
@@ -311,7 +332,10 @@ def build(repo: Path, out: Path) -> dict:
         if not src.is_file():
             raise SystemExit(f"{src} missing: run `make models` first")
         (out / name).mkdir(exist_ok=True)
-        _link_or_copy(src, out / name / "inference.onnx")
+        if name == LAYOUT_NAME:
+            _layout_export(src, out / name / "inference.onnx")
+        else:
+            _link_or_copy(src, out / name / "inference.onnx")
         _write(out / name / "inference.yml", to_yaml(yml))
 
     configs = {}

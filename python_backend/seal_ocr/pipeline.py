@@ -161,7 +161,8 @@ BatchRunner = Callable[[np.ndarray], np.ndarray]  # stacked model input -> stack
 class SealRecognizer:
     """Runs the whole pipeline in this process, one model call per item (PaddleX's batch 1).
 
-    run_layout(image (1, 3, h, w), scale_factor (1, 2)) -> (bbox (K, 6), bbox_num (1,));
+    run_layout(image (1, 3, h, w), scale_factor (1, 2)) -> (boxes (1, LAYOUT_MAX_BOXES, 6)
+    zero-padded, box_count (1,) int32: rows of boxes[0] that hold detections);
     run_det((1, 3, H, W)) -> (1, 1, H, W); run_rec((1, 3, 48, W)) -> (1, T, C).
     """
 
@@ -191,8 +192,8 @@ class SealRecognizer:
 
         def run_layout(image, scale):
             feeds = {names.LAYOUT_IMAGE: image, names.LAYOUT_SCALE_FACTOR: scale}
-            bbox, count = layout_s.run([names.LAYOUT_BOXES, names.LAYOUT_BOX_COUNT], feeds)
-            return bbox, count
+            boxes, count = layout_s.run([names.LAYOUT_BOXES, names.LAYOUT_BOX_COUNT], feeds)
+            return boxes, count
 
         return cls(
             run_layout=run_layout,
@@ -209,8 +210,9 @@ class SealRecognizer:
         layout_boxes = None
         if options.use_layout_detection:
             prepared = layout.preprocess_layout(page, self.layout_info.input_hw)
-            bbox, _ = self.run_layout(prepared.image[None], prepared.scale_factor[None])
-            layout_boxes = layout_boxes_from_model(page_hw, bbox, self.layout_info, options)
+            boxes, count = self.run_layout(prepared.image[None], prepared.scale_factor[None])
+            rows = boxes[0, : int(count[0])]  # the rest are zero padding
+            layout_boxes = layout_boxes_from_model(page_hw, rows, self.layout_info, options)
         seal_boxes = seal_boxes_from_layout(page_hw, layout_boxes, self.layout_info.seal_label)
         det_in, metas = seal_det_inputs(page, seal_boxes, options.seal_det)
         prob_maps = [self.run_det(item[None])[0] for item in det_in]

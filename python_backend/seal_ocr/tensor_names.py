@@ -35,8 +35,14 @@ ADMISSION_TICKET = "ADMISSION_TICKET"
 LAYOUT_MODEL = "layout"
 LAYOUT_IMAGE = "image"  # FP32 [N, 3, 800, 608] RGB, ImageNet-normalised
 LAYOUT_SCALE_FACTOR = "scale_factor"  # FP32 [N, 2]: (800 / page_h, 608 / page_w)
-LAYOUT_BOXES = "bbox"  # FP32 [K, 6]: cls, score, x1, y1, x2, y2 in page pixels
-LAYOUT_BOX_COUNT = "bbox_num"  # INT32 [N]: rows of bbox per image
+# FP32 [N, LAYOUT_MAX_BOXES, 6]: per image its rows (cls, score, x1, y1, x2, y2), page pixels,
+# in the export's order (score-descending), then zero rows; fixed shape, so batches split on axis 0
+LAYOUT_BOXES = "boxes"
+LAYOUT_BOX_COUNT = "box_count"  # INT32 [N]: rows of LAYOUT_BOXES[n] that hold detections
+# rows per image in LAYOUT_BOXES: at least what any supported export keeps per image (PicoDet
+# keep_top_k 100, RT-DETR 300 queries, the stand-in's NMS 100 per class x 10 classes), so no
+# page is cut (tools/models/layout_contract.py)
+LAYOUT_MAX_BOXES = 1000
 
 SEAL_DET_MODEL = "seal_det"
 SEAL_DET_IMAGE = "images"  # FP32 [N, 3, H, W] BGR crop, ImageNet-normalised, H, W % 32 == 0

@@ -132,6 +132,41 @@ def test_onnx_entry_gpu_and_cpu_configs(entry):
     assert [t.name for t in gpu.output] == [t.name for t in cpu.output]
 
 
+@pytest.mark.parametrize("variant", ["config.pbtxt", "configs/cpu.pbtxt"])
+@pytest.mark.parametrize("entry", ONNX_ENTRIES)
+def test_every_onnx_entry_batches_on_gpu_and_cpu(entry, variant):
+    # layout included: its outputs are fixed-shape per image, split on the batch axis like any
+    config = load(entry, variant)
+    assert config.max_batch_size > 0 and config.HasField("dynamic_batching")
+    assert "ragged_outputs" not in config.parameters
+
+
+@pytest.mark.parametrize("variant", ["config.pbtxt", "configs/cpu.pbtxt"])
+def test_layout_outputs_are_fixed_shape_per_image(variant):
+    # the real ORT backend splits a batch's outputs between its requests on axis 0 only: every
+    # layout output must have one fixed-shape item per image
+    config = load(names.LAYOUT_MODEL, variant)
+    outputs = {t.name: t for t in config.output}
+    assert set(outputs) == {names.LAYOUT_BOXES, names.LAYOUT_BOX_COUNT}
+    boxes, count = outputs[names.LAYOUT_BOXES], outputs[names.LAYOUT_BOX_COUNT]
+    assert boxes.data_type == mc.TYPE_FP32 and list(boxes.dims) == [names.LAYOUT_MAX_BOXES, 6]
+    assert not boxes.HasField("reshape")
+    assert count.data_type == mc.TYPE_INT32 and list(count.dims) == [1]
+    assert list(count.reshape.shape) == []  # the model's [N] count, one per batch item
+    assert all(d > 0 for t in config.input for d in t.dims)
+
+
+def test_layout_model_outputs_are_fixed_shape_per_image():
+    path = require(MODEL_REPOSITORY / names.LAYOUT_MODEL / "1" / "model.onnx")
+    outputs = {o.name: o for o in onnx.load(str(path), load_external_data=False).graph.output}
+
+    def dims(name: str) -> list[int | str]:
+        return [d.dim_value or d.dim_param for d in outputs[name].type.tensor_type.shape.dim]
+
+    assert dims(names.LAYOUT_BOXES) == ["N", names.LAYOUT_MAX_BOXES, 6]
+    assert dims(names.LAYOUT_BOX_COUNT) == ["N"]
+
+
 @pytest.mark.parametrize(
     ("step", "parameter", "entry"),
     [
@@ -225,9 +260,7 @@ def test_gpu_config_instances_and_batching(entry):
     config = load(entry)
     [group] = config.instance_group
     assert group.kind == mc.ModelInstanceGroup.KIND_GPU and group.count >= 1
-    if config.max_batch_size == 0:  # layout: ragged bbox, one page per execution
-        assert not config.HasField("dynamic_batching")
-        return
+    assert config.max_batch_size > 0
     batching = config.dynamic_batching
     preferred = list(batching.preferred_batch_size)
     assert preferred and preferred == sorted(preferred)
@@ -241,7 +274,7 @@ def test_layout_gpu_input_is_fixed_size_and_matches_layout_info():
 
     [image, _] = load(names.LAYOUT_MODEL).input
     info = LayoutInfo.from_file(require(MODEL_REPOSITORY / names.LAYOUT_INFO_FILE))
-    assert list(image.dims) == [-1, 3, *info.input_hw]
+    assert list(image.dims) == [3, *info.input_hw]
     assert list(load(names.LAYOUT_MODEL, "configs/cpu.pbtxt").input[0].dims) == [3, *info.input_hw]
 
 

@@ -315,3 +315,56 @@ def test_layout_input_size_is_written_into_both_configs_and_back(tmp_path):
         assert list(config.input[0].dims)[-2:] == [640, 640]
     official.set_layout_input_hw(entry, (800, 608))
     assert {p: p.read_bytes() for p in originals} == originals
+
+
+def test_layout_export_is_padded_per_image_and_fits_both_configs(tmp_path):
+    # an RT-DETR-shaped export: im_shape, image, scale_factor -> 3 rows per image (taken from the
+    # image) + counts, under paddle2onnx-style output names
+    constants = {
+        "starts": np.array([0, 0]), "ends": np.array([1, 3]), "axes": np.array([1, 2]),
+        "six": np.array([-1, 6]), "h": np.array(0), "zero": np.float32(0), "three": np.float32(3),
+    }  # fmt: skip
+    nodes = [
+        helper.make_node("Slice", ["image", "starts", "ends", "axes"], ["first_rows"]),
+        helper.make_node("Reshape", ["first_rows", "six"], ["fetch_0"]),  # [3N, 6]
+        helper.make_node("Gather", ["im_shape", "h"], ["im_h"], axis=1),  # [N]
+        helper.make_node("Mul", ["im_h", "zero"], ["nothing"]),
+        helper.make_node("Add", ["nothing", "three"], ["three_each"]),
+        helper.make_node("Cast", ["three_each"], ["fetch_1"], to=TensorProto.INT32),  # [N]
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "export",
+        [
+            helper.make_tensor_value_info("im_shape", TensorProto.FLOAT, ["N", 2]),
+            helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, 8, 6]),
+            helper.make_tensor_value_info("scale_factor", TensorProto.FLOAT, ["N", 2]),
+        ],
+        [
+            helper.make_tensor_value_info("fetch_0", TensorProto.FLOAT, [None, 6]),
+            helper.make_tensor_value_info("fetch_1", TensorProto.INT32, [None]),
+        ],
+        [onnx.numpy_helper.from_array(np.asarray(v), n) for n, v in constants.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 16)])
+    ours = official.Normalisation(1 / 255, IMAGENET_MEAN, IMAGENET_STD)  # nothing to fold
+    notes = official._adapt_layout(model, {"normalisation": ours, "input_hw": (8, 6)})
+    assert any("padded per image" in note for note in notes)
+    assert [o.name for o in model.graph.output] == [names.LAYOUT_BOXES, names.LAYOUT_BOX_COUNT]
+
+    entry = tmp_path / names.LAYOUT_MODEL
+    (entry / "configs").mkdir(parents=True)
+    for variant in ("config.pbtxt", "configs/cpu.pbtxt"):  # the tracked contract, nothing else
+        shutil.copy(MODEL_REPOSITORY / names.LAYOUT_MODEL / variant, entry / variant)
+    official.set_layout_input_hw(entry, (8, 6))
+    official.check_against_configs(model, entry)
+
+    image = np.random.default_rng(0).uniform(1, 2, (2, 3, 8, 6)).astype(np.float32)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    boxes, box_count = session.run(
+        None, {"image": image, "scale_factor": np.ones((2, 2), np.float32)}
+    )
+    assert boxes.shape == (2, names.LAYOUT_MAX_BOXES, 6)
+    np.testing.assert_array_equal(box_count, [3, 3])
+    np.testing.assert_array_equal(boxes[:, :3], image[:, 0, :3, :])
+    assert not boxes[:, 3:].any()

@@ -1,4 +1,5 @@
-"""The wrapped CDLA PicoDet against an independent NumPy decode of the raw head.
+"""The wrapped CDLA PicoDet against an independent NumPy decode of the raw head, and the served
+model (the wrapped export padded per image) against the export, up to a page at the cap.
 
 Needs the raw model ``layout_cdla.onnx`` in ``$SEAL_OCR_RAW_MODELS`` (default
 ``<repo>/.cache/models/raw``); it is not skipped when missing, because then the layout model of
@@ -17,7 +18,9 @@ import onnx
 import onnxruntime as ort
 import pytest
 
+from seal_ocr import tensor_names as names
 from seal_ocr.layout import preprocess_layout
+from tools.models.layout_contract import pad_per_image, strip_per_image
 from tools.models.picodet_wrapper import build_layout_model, wrap_picodet_raw_head
 
 REPO = Path(__file__).resolve().parents[2]
@@ -60,8 +63,24 @@ def built(raw_path: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
     return out, labels
 
 
+def _session(model: onnx.ModelProto) -> ort.InferenceSession:
+    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+
+
 @pytest.fixture(scope="module")
-def session(built: tuple[Path, list[str]]) -> ort.InferenceSession:
+def export(raw_path: Path) -> onnx.ModelProto:
+    """The PaddleDetection-contract export (``bbox`` [K, 6], ``bbox_num`` [N]) PaddleX reads."""
+    return wrap_picodet_raw_head(onnx.load(str(raw_path)))
+
+
+@pytest.fixture(scope="module")
+def session(export: onnx.ModelProto) -> ort.InferenceSession:
+    return _session(export)
+
+
+@pytest.fixture(scope="module")
+def served(built: tuple[Path, list[str]]) -> ort.InferenceSession:
+    """What `make models` installs: ``boxes`` [N, 1000, 6] and ``box_count`` [N]."""
     return ort.InferenceSession(str(built[0]), providers=["CPUExecutionProvider"])
 
 
@@ -163,14 +182,20 @@ def _by_class_then_score(rows: np.ndarray) -> np.ndarray:
     return rows[np.lexsort((-rows[:, 1], rows[:, 0]))]
 
 
-def test_build_keeps_labels_metadata_and_contract(built: tuple[Path, list[str]]) -> None:
+def test_build_keeps_labels_metadata_and_contract(
+    built: tuple[Path, list[str]], export: onnx.ModelProto
+) -> None:
     path, labels = built
     assert labels == CDLA_LABELS
-    model = onnx.load(str(path))
-    onnx.checker.check_model(model)
-    assert {p.key: p.value for p in model.metadata_props}["character"].split("\n") == CDLA_LABELS
-    assert ("Paddle", 1) in {(o.domain, o.version) for o in model.opset_import}
-    assert [i.name for i in model.graph.input] == ["image", "scale_factor"]
+    served = onnx.load(str(path))
+    onnx.checker.check_model(served)
+    assert {p.key: p.value for p in served.metadata_props}["character"].split("\n") == CDLA_LABELS
+    assert ("Paddle", 1) in {(o.domain, o.version) for o in served.opset_import}
+    assert [i.name for i in served.graph.input] == ["image", "scale_factor"]
+    assert [o.name for o in served.graph.output] == [names.LAYOUT_BOXES, names.LAYOUT_BOX_COUNT]
+    # the served graph is the export plus the padding: PaddleX (parity/) gets the export back
+    assert strip_per_image(served).SerializeToString() == export.SerializeToString()
+    model = export
     assert [o.name for o in model.graph.output] == ["bbox", "bbox_num"]
     image_dims = model.graph.input[0].type.tensor_type.shape.dim
     assert image_dims[0].dim_param == "N"
@@ -237,7 +262,49 @@ def test_batch_equals_per_image(session: ort.InferenceSession) -> None:
 
 def test_no_detection_gives_empty_rows_and_zero_counts(raw_path: Path) -> None:
     model = wrap_picodet_raw_head(onnx.load(str(raw_path)), score_threshold=1.0)
-    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    bbox, bbox_num = sess.run(None, _inputs([PAGES["portrait"](), PAGES["landscape"]()]))
+    feeds = _inputs([PAGES["portrait"](), PAGES["landscape"]()])
+    bbox, bbox_num = _session(model).run(None, feeds)
     assert bbox.shape == (0, 6) and bbox.dtype == np.float32
     np.testing.assert_array_equal(bbox_num, np.zeros(2, np.int32))
+    boxes, box_count = _session(pad_per_image(model)).run(None, feeds)
+    assert boxes.shape == (2, names.LAYOUT_MAX_BOXES, 6) and not boxes.any()
+    np.testing.assert_array_equal(box_count, np.zeros(2, np.int32))
+
+
+def _assert_padded(boxes, box_count, bbox, bbox_num) -> None:
+    """Served outputs = the export's rows of each image, in order, then zero rows."""
+    assert boxes.shape == (len(bbox_num), names.LAYOUT_MAX_BOXES, 6)
+    np.testing.assert_array_equal(box_count, bbox_num)
+    start = 0
+    for n, count in enumerate(bbox_num):
+        np.testing.assert_array_equal(boxes[n, :count], bbox[start : start + count])
+        assert not boxes[n, count:].any()
+        start += count
+
+
+def test_served_model_pads_each_images_rows(
+    session: ort.InferenceSession, served: ort.InferenceSession
+) -> None:
+    feeds = _inputs([PAGES["portrait"](), PAGES["landscape"]()])
+    bbox, bbox_num = session.run(None, feeds)
+    boxes, box_count = served.run(None, feeds)
+    assert box_count.dtype == np.int32 and box_count.min() > 0
+    _assert_padded(boxes, box_count, bbox, bbox_num)
+    for n, page in enumerate(PAGES.values()):  # each page alone: what a request gets back
+        alone_boxes, alone_count = served.run(None, _inputs([page()]))
+        assert alone_count[0] == box_count[n]
+        np.testing.assert_allclose(alone_boxes[0], boxes[n], rtol=0, atol=1e-4)
+
+
+def test_a_page_at_the_cap_is_not_cut(raw_path: Path) -> None:
+    # NMS keeps at most MAX_PER_CLASS boxes per class: with every score kept (threshold 0) and
+    # nothing suppressed (IoU threshold 1), a real page fills all 100 x 10 classes, the most the
+    # stand-in can return for an image, which is LAYOUT_MAX_BOXES
+    model = wrap_picodet_raw_head(onnx.load(str(raw_path)), score_threshold=0.0, iou_threshold=1.0)
+    feeds = _inputs([PAGES["portrait"](), PAGES["landscape"]()])
+    bbox, bbox_num = _session(model).run(None, feeds)
+    most = MAX_PER_CLASS * len(CDLA_LABELS)
+    assert most == names.LAYOUT_MAX_BOXES
+    np.testing.assert_array_equal(bbox_num, [most, most])
+    boxes, box_count = _session(pad_per_image(model)).run(None, feeds)
+    _assert_padded(boxes, box_count, bbox, bbox_num)  # every row kept, none of a neighbour's

@@ -13,8 +13,10 @@ For each role (``layout``, ``seal_det``, ``text_rec``) of the chosen profile (``
    which also hands back ``inference.yml`` as JSON;
 4. checks the pre/post-processing the yml asks for against what ``seal_ocr`` implements, adapts
    the graph where it can (input normalisation folded in, RT-DETR's ``im_shape`` computed inside
-   the graph), refuses loudly where it cannot, renames the I/O to ``seal_ocr.tensor_names`` and
-   checks names, dtypes and ranks against the entry's ``config.pbtxt`` and ``configs/cpu.pbtxt``;
+   the graph, the layout's ragged ``bbox``/``bbox_num`` padded per image in the graph by
+   ``layout_contract.pad_per_image``), refuses loudly where it cannot, renames the I/O to
+   ``seal_ocr.tensor_names`` and checks names, dtypes and ranks against the entry's
+   ``config.pbtxt`` and ``configs/cpu.pbtxt``;
 5. installs ``<entry>/1/model.onnx``, ``layout/layout_info.json`` (labels from the yml, seal label
    ``seal``) and ``text_rec/characters.txt`` (the yml's ``character_dict``).
 """
@@ -45,6 +47,7 @@ from onnx import TensorProto, helper, numpy_helper
 from seal_ocr import tensor_names as names
 from seal_ocr.layout import IMAGENET_MEAN, IMAGENET_STD
 from seal_ocr.model_info import LayoutInfo
+from tools.models.layout_contract import EXPORT_BOX_COUNT, EXPORT_BOXES, pad_per_image
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_PATH = Path(__file__).with_name("official_models.json")
@@ -600,10 +603,18 @@ def _adapt_layout(model: onnx.ModelProto, facts: dict[str, Any]) -> list[str]:
     if compute_im_shape(graph, facts["input_hw"]):
         notes.append("im_shape computed in the graph")
     order_inputs(graph, [names.LAYOUT_IMAGE, names.LAYOUT_SCALE_FACTOR])
-    rename_outputs(graph, [names.LAYOUT_BOXES, names.LAYOUT_BOX_COUNT])
+    rename_outputs(graph, [EXPORT_BOXES, EXPORT_BOX_COUNT])
     boxes = _static_dims(graph.output[0])
     if boxes and boxes[-1] not in (None, 6):
         raise OfficialModelError(f"layout boxes have {boxes[-1]} columns; seal_ocr reads 6")
+    try:  # ragged rows -> fixed shape per image, so Triton can batch the entry
+        pad_per_image(model)
+    except ValueError as error:
+        raise OfficialModelError(f"layout export cannot be padded per image: {error}") from None
+    notes.append(
+        f"{EXPORT_BOXES}/{EXPORT_BOX_COUNT} padded per image to {names.LAYOUT_BOXES} "
+        f"[N, {names.LAYOUT_MAX_BOXES}, 6] and {names.LAYOUT_BOX_COUNT} [N]"
+    )
     return notes
 
 

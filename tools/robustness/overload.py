@@ -47,6 +47,7 @@ from tools.robustness import (
     copy_repository,
     load_samples,
     pending_requests,
+    read_backlog,
     read_max_in_flight,
     read_queue_policy,
     run_locust_headless,
@@ -88,6 +89,8 @@ class OverloadReport:
     max_in_flight: int
     started: str
     load_average: tuple[float, float, float]
+    # requests that wait for a slot before refusal: decode_page's queue + its instances
+    backlog: int = 0
     probes: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     c_sat: int = 1
     users: int = 0
@@ -127,8 +130,9 @@ class OverloadReport:
     def _bound_text(self) -> str:
         if self.max_in_flight:
             return (
-                f"max_in_flight ({self.max_in_flight}) x the slowest request seen at saturation "
-                "(an accepted request shares the pipeline with at most max_in_flight - 1 others)"
+                f"(max_in_flight {self.max_in_flight} + backlog {self.backlog}) x the slowest "
+                "request seen at saturation (an accepted request waits behind at most the "
+                "backlog, then shares the pipeline with at most max_in_flight - 1 others)"
             )
         return (
             f"5 Python-step queue timeouts{self._onnx_bound_text()} + 3 x the slowest request "
@@ -193,7 +197,8 @@ Saturation probe ({s.probe_s:.0f} s per level, closed loop): **C_sat = {self.c_s
 
 {chr(10).join(rows)}
 
-Overload: locust, **{self.users} users** (= {s.factor} x C_sat) for {s.overload_s:.0f} s
+Overload: locust, **{self.users} users** (= max_in_flight {self.max_in_flight} + backlog
+{self.backlog} + {s.factor} x C_sat) for {s.overload_s:.0f} s
 (locust exit code {self.locust_exit_code}).
 
 | requests | accepted | rejected | errors | accepted p50 | p95 | max | accepted/s |
@@ -306,10 +311,12 @@ def latency_bound(
     onnx_policy: QueuePolicy | None,
     service_s: float,
     max_in_flight: int = 0,
+    backlog: int = 0,
 ) -> float:
-    """What admission control allows an accepted request (s): with a cap, at most
-    ``max_in_flight`` requests share the pipeline, so ``max_in_flight`` x the slowest request
-    seen at saturation (the step queues never fill: the cap is below every step's instances).
+    """What admission control allows an accepted request (s): with a cap, it waits behind at
+    most ``backlog`` requests for its slot and then shares the pipeline with at most
+    ``max_in_flight - 1`` others, so (``max_in_flight`` + ``backlog``) x the slowest request
+    seen at saturation (the later step queues never fill: the cap is below their sizes).
 
     Without a cap, what the queue policies allow: each of the 5 Python steps holds
     it at most its queue timeout; each ONNX entry at most its own (none: its queue only holds
@@ -317,7 +324,7 @@ def latency_bound(
     part of the step's execution); plus 3 x the slowest request seen at saturation for the
     execution itself. Infinite when a Python step has no queue timeout."""
     if max_in_flight > 0:
-        return max_in_flight * service_s
+        return (max_in_flight + backlog) * service_s
     if step_policy is None or step_policy.timeout_s is None:
         return math.inf
     queues = len(PYTHON_STEPS) * step_policy.timeout_s
@@ -342,6 +349,7 @@ def run_overload(
             else settings.max_in_flight
         ),
         started=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        backlog=read_backlog(repository),
         load_average=os.getloadavg(),
         command=command,
     )
@@ -381,10 +389,12 @@ def run_overload(
         report.baseline_p50_s = at_sat["p50_s"]
         slowest = max(p["max_s"] for _, p in report.probes if p["ok"])
         report.latency_bound_s = latency_bound(
-            report.step_policy, report.onnx_policy, slowest, report.max_in_flight
+            report.step_policy, report.onnx_policy, slowest, report.max_in_flight, report.backlog
         )
 
-        report.users = settings.factor * report.c_sat
+        # past the cap and the backlog, which only wait: factor x C_sat users more than those
+        waiting = report.max_in_flight + report.backlog if report.max_in_flight else 0
+        report.users = waiting + settings.factor * report.c_sat
         _say(f"overload: {report.users} users for {settings.overload_s:.0f} s")
         stop = threading.Event()
         poller = threading.Thread(

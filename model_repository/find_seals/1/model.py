@@ -1,9 +1,10 @@
 """Step 2: find the seal regions of the page.
 
 PAGE + PIPELINE_OPTIONS -> SEAL_BOXES (S, 4) float64 page pixels and LAYOUT_JSON (all layout
-boxes, or null). With layout detection the ``layout`` ONNX entry is called through BLS (one
-page per call; its dynamic batcher merges pages of concurrent requests); without it the whole
-page is the one region, as in PaddleX.
+boxes, or null). With layout detection the ``layout`` ONNX entry is called through BLS (the page
+as one batch item; its dynamic batcher merges pages of concurrent requests), and the page's
+``box_count`` rows of the zero-padded ``boxes`` are its layout rows; without it the whole page is
+the one region, as in PaddleX.
 """
 
 import json
@@ -36,7 +37,9 @@ class TritonPythonModel(PipelineStep):
             outputs = await self.infer(
                 names.LAYOUT_MODEL, feeds, [names.LAYOUT_BOXES, names.LAYOUT_BOX_COUNT]
             )
-            raw = outputs[names.LAYOUT_BOXES].reshape(-1, 6)
+            # boxes [1, LAYOUT_MAX_BOXES, 6]: the page's box_count rows, then zero rows
+            count = int(outputs[names.LAYOUT_BOX_COUNT].reshape(-1)[0])
+            raw = outputs[names.LAYOUT_BOXES][0, :count]
             boxes = pipeline.layout_boxes_from_model(page.shape[:2], raw, self.info, options)
         seal_boxes = pipeline.seal_boxes_from_layout(page.shape[:2], boxes, self.info.seal_label)
         layout_json = None if boxes is None else [box.to_json() for box in boxes]
