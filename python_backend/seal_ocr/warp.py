@@ -68,14 +68,15 @@ def rectify_text_line(crop_bgr: np.ndarray, poly: np.ndarray) -> np.ndarray:
     # PaddleX: np.array(points).astype(np.int32).reshape(-1, 2) -- truncates float vertices.
     points = np.asarray(poly).astype(np.int32).reshape(-1, 2)
     box = _min_area_quad(points)
-    straight = rotated_crop(image, box)
+    # PaddleX warps the rotated crop up front and discards it on the curved path; it is a pure
+    # function of (image, box), so it is only computed where it is returned.
     if len(points) < 4 or not _is_curved(points, box):
-        return _finish(straight)
+        return _finish(rotated_crop(image, box))
 
     simplified = _merge_close_points(points)
     if len(simplified) < 4:
         # PaddleX 3.7.2 guards this case and returns the rotated crop (older versions asserted).
-        return _finish(straight)
+        return _finish(rotated_crop(image, box))
     ctrl = _control_points(simplified)
     return _finish(_auto_rectify(image, ctrl))
 
