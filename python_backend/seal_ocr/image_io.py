@@ -114,7 +114,11 @@ def normalize_to_chw(
 
 def _jpeg_is_truncated(data: bytes) -> bool:
     """No end-of-image marker (FFD9) after the last start-of-scan (FFDA)."""
-    return data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda")
+    # Same answer as rfind(FFD9) < rfind(FFDA), but a complete file is only scanned from its
+    # last FFD9 (normally the final two bytes) onwards instead of back to its last FFDA, near
+    # the start. The two markers cannot overlap (FF D9 FF DA would need D9 == FF).
+    end = data.rfind(b"\xff\xd9")
+    return data.find(b"\xff\xda", end + 1) != -1
 
 
 def check_bgr_image(image: np.ndarray, what: str) -> None:
