@@ -16,6 +16,8 @@ from tritonclient.utils import InferenceServerException
 
 from seal_ocr import tensor_names as names
 from seal_ocr.image_io import decode_image
+from seal_ocr.layout import preprocess_layout
+from seal_ocr.model_info import LayoutInfo
 from seal_ocr.params import parse_options
 from seal_ocr.pipeline import SealRecognizer
 from seal_ocr.result import result_schema
@@ -252,3 +254,51 @@ def test_onnx_entries_batch_across_concurrent_requests(uncapped_server, eval_dir
         inferences = _stats(grpc_client, model)[0] - before[model][0]
         executions = _stats(grpc_client, model)[1] - before[model][1]
         assert inferences > executions, f"{model}: {inferences} inferences, {executions} executions"
+
+
+def _layout_inputs(page_path: Path, input_hw: tuple[int, int]) -> list[grpcclient.InferInput]:
+    """One page as one batch item of the layout entry, as find_seals sends it."""
+    prepared = preprocess_layout(decode_image(page_path.read_bytes()), input_hw)
+    arrays = {
+        names.LAYOUT_IMAGE: prepared.image[None],
+        names.LAYOUT_SCALE_FACTOR: prepared.scale_factor[None],
+    }
+    inputs = []
+    for name, array in arrays.items():
+        inputs.append(grpcclient.InferInput(name, list(array.shape), "FP32"))
+        inputs[-1].set_data_from_numpy(array)
+    return inputs
+
+
+def test_layout_batches_concurrent_pages_and_each_gets_its_own_rows(
+    triton_server, model_repository, eval_dir
+):
+    # the fixed-shape contract: the dynamic batcher merges concurrent pages into one execution
+    # and the backend splits the outputs on the batch axis; every page must get back exactly
+    # what it gets alone (its box_count rows, then zero rows)
+    info = LayoutInfo.from_file(model_repository / names.LAYOUT_INFO_FILE)
+    pages = [eval_dir / image for image in REAL_IMAGES]
+    grpc_client = grpcclient.InferenceServerClient(triton_server.grpc_url)
+
+    def layout(path: Path) -> tuple[np.ndarray, int]:
+        client = grpcclient.InferenceServerClient(triton_server.grpc_url)
+        response = client.infer(names.LAYOUT_MODEL, _layout_inputs(path, info.input_hw))
+        boxes = response.as_numpy(names.LAYOUT_BOXES)
+        count = response.as_numpy(names.LAYOUT_BOX_COUNT)
+        assert boxes.shape == (1, names.LAYOUT_MAX_BOXES, 6) and count.shape == (1, 1)
+        return boxes[0], int(count[0, 0])
+
+    alone = {path: layout(path) for path in pages}
+    counts = {count for _, count in alone.values()}
+    assert len(counts) > 2  # pages with different numbers of rows, so a mix-up would show
+    before = _stats(grpc_client, names.LAYOUT_MODEL)
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(layout, pages * 3))
+    inferences, executions = np.subtract(_stats(grpc_client, names.LAYOUT_MODEL), before)
+    assert inferences == len(pages) * 3
+    assert inferences > executions, f"layout: {inferences} inferences, {executions} executions"
+    for path, (boxes, count) in zip(pages * 3, together, strict=True):
+        alone_boxes, alone_count = alone[path]
+        assert count == alone_count, path.name
+        np.testing.assert_allclose(boxes, alone_boxes, rtol=0, atol=1e-3, err_msg=path.name)
+        assert not boxes[count:].any(), path.name

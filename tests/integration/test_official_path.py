@@ -143,9 +143,9 @@ def official_server(official_install):
 @pytest.mark.parametrize(
     ("model", "feeds", "expected"),
     [
-        (names.LAYOUT_MODEL,
-         {names.LAYOUT_IMAGE: (1, 3, 64, 64), names.LAYOUT_SCALE_FACTOR: (1, 2)},
-         {names.LAYOUT_BOXES: (1, 6), names.LAYOUT_BOX_COUNT: (1, 1)}),  # cpu.pbtxt: dims [1]
+        (names.LAYOUT_MODEL,  # box_count: the model's [N], dims [1] in the configs
+         {names.LAYOUT_IMAGE: (2, 3, 64, 64), names.LAYOUT_SCALE_FACTOR: (2, 2)},
+         {names.LAYOUT_BOXES: (2, names.LAYOUT_MAX_BOXES, 6), names.LAYOUT_BOX_COUNT: (2, 1)}),
         (names.SEAL_DET_MODEL, {names.SEAL_DET_IMAGE: (2, 3, 64, 96)},
          {names.SEAL_DET_PROB: (2, 1, 64, 96)}),
         (names.TEXT_REC_MODEL, {names.TEXT_REC_IMAGE: (3, 3, 48, 320)},
@@ -162,6 +162,22 @@ def test_triton_loads_and_serves_each_converted_model(official_server, model, fe
     response = official_server.infer(model, inputs)
     for name, shape in expected.items():
         assert response.as_numpy(name).shape == shape
+
+
+def test_converted_layout_rows_are_padded_per_image(official_server):
+    # the tiny RT-DETR-shaped export gives one `seal` row per image covering the page
+    # (im_shape / scale_factor); converted, each image gets its row, then zero rows
+    scale = np.array([[0.5, 0.5], [1.0, 0.25]], np.float32)
+    inputs = [grpcclient.InferInput(names.LAYOUT_IMAGE, [2, 3, 64, 64], "FP32"),
+              grpcclient.InferInput(names.LAYOUT_SCALE_FACTOR, [2, 2], "FP32")]  # fmt: skip
+    inputs[0].set_data_from_numpy(np.full((2, 3, 64, 64), 0.5, np.float32))
+    inputs[1].set_data_from_numpy(scale)
+    response = official_server.infer(names.LAYOUT_MODEL, inputs)
+    boxes = response.as_numpy(names.LAYOUT_BOXES)
+    np.testing.assert_array_equal(response.as_numpy(names.LAYOUT_BOX_COUNT), [[1], [1]])
+    np.testing.assert_array_equal(boxes[:, 0, 0], [2, 2])  # class id of `seal`
+    np.testing.assert_allclose(boxes[:, 0, 2:], [[0, 0, 128, 128], [0, 0, 256, 64]])
+    assert not boxes[:, 1:].any()
 
 
 def test_embedded_server_is_the_release_of_the_gpu_image(official_server):
