@@ -16,7 +16,8 @@ parameter ``ragged_outputs`` = ``"<rows>:<counts>"`` and split by those counts.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,46 @@ def split_batch(
         splits[output] = np.cumsum(request_rows)[:-1]
     parts = {name: np.split(array, splits[name]) for name, array in results.items()}
     return [{name: parts[name][index] for name in results} for index in range(len(sizes))]
+
+
+def release_interval_s(parameters: Mapping[str, str], key: str) -> float:
+    """``parameters[key]`` whole milliseconds -> seconds (0 when unset); ValueError naming it."""
+    text = parameters.get(key, "0")
+    if not text.isdigit():
+        raise ValueError(f"{key} must be whole milliseconds >= 0, not {text!r}")
+    return int(text) / 1000
+
+
+class PeriodicRelease:
+    """Gives an engine's grown memory back once per interval, and only after real runs.
+
+    Releasing after every run makes each run regrow its buffers from fresh pages, which cost
+    ~10-20 % of the ensemble's throughput (perf/README.md); released every interval, memory
+    stays grown under load and goes back within an interval of idling. ``release`` runs in a
+    thread of its own, under ``lock``, which the model's runs hold too (engines whose release
+    must not overlap a run; for ONNX Runtime the lock is simply uncontended)."""
+
+    def __init__(self, interval_s: float, release: Callable[[], None]) -> None:
+        self.interval_s = interval_s
+        self.release = release
+        self.lock = threading.Lock()
+        self.used = False
+        self.stopping = threading.Event()
+        if interval_s > 0:
+            threading.Thread(target=self._loop, daemon=True).start()
+
+    def mark_used(self) -> None:
+        self.used = True
+
+    def _loop(self) -> None:
+        while not self.stopping.wait(self.interval_s):
+            if self.used:
+                with self.lock:
+                    self.used = False
+                    self.release()
+
+    def stop(self) -> None:
+        self.stopping.set()
 
 
 class OnnxEntryModel:

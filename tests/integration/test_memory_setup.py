@@ -38,8 +38,9 @@ def _private_mb(server_pid: int, label: str) -> float:
 
 
 def test_seal_det_gives_a_large_batch_back(triton_server):
-    """After one large batch, seal_det's private memory returns to where it was (no arena
-    region kept for the outputs of that batch: ``arena_release_shape``)."""
+    """After one large batch, seal_det's private memory returns to where it was: OpenVINO's
+    buffers grown for it go back (``memory_release_interval_ms``; on ONNX Runtime the arena
+    region of its outputs, ``arena_release_shape``), and its input is not kept in a buffer."""
     client = grpcclient.InferenceServerClient(triton_server.grpc_url)
     server_pid = triton_server.process.pid
     stub = procs.find_stub(server_pid, names.SEAL_DET_MODEL)
@@ -55,7 +56,7 @@ def test_seal_det_gives_a_large_batch_back(triton_server):
     before = _private_mb(server_pid, stub.label)
     assert infer((6, 3, 736, 2208)).shape == (6, 1, 736, 2208)
     infer((1, 3, 736, 960))
-    # the release thread runs within arena_release_interval_ms (2 s), and jemalloc's background
+    # the release thread runs within memory_release_interval_ms (2 s), and jemalloc's background
     # thread purges the freed pages within ~10 s
     deadline = time.monotonic() + 30
     while (

@@ -7,13 +7,12 @@ Triton's own ONNX Runtime backend), and ours: ``enable_cpu_mem_arena``, ``arena_
 ``arena_release_shape``, ``arena_release_interval_ms`` (below).
 """
 
-import threading
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
-from seal_triton.entry_backend import OnnxEntryModel
+from seal_triton.entry_backend import OnnxEntryModel, PeriodicRelease, release_interval_s
 
 
 class TritonPythonModel(OnnxEntryModel):
@@ -40,19 +39,12 @@ class TritonPythonModel(OnnxEntryModel):
             str(path), sess_options=options, providers=["CPUExecutionProvider"]
         )
         self.release_input = self._release_input(config)
-        interval = self.parameters.get("arena_release_interval_ms", "0")
-        if not interval.isdigit():
-            raise ValueError(
-                f"arena_release_interval_ms must be whole milliseconds >= 0, not {interval!r}"
-            )
-        self.release_interval_s = int(interval) / 1000
-        periodic = self.release_input is not None and self.release_interval_s > 0
-        # runs shrink the arena themselves unless the release thread does it for them
+        interval_s = release_interval_s(self.parameters, "arena_release_interval_ms")
+        periodic = self.release_input is not None and interval_s > 0
+        # runs shrink the arena themselves unless the release thread does it for them (ORT
+        # runs are thread-safe, and a region a concurrent run is using is not freed)
         self.run_options = ort.RunOptions() if periodic else self.shrink_options
-        self.released = True
-        self.stopping = threading.Event()
-        if periodic:
-            threading.Thread(target=self._release_periodically, daemon=True).start()
+        self.periodic = PeriodicRelease(interval_s if periodic else 0, self._release_arena)
         self.logger.log_info(
             f"{self.model_name}: loaded {path} with onnxruntime {ort.__version__} "
             f"({options.intra_op_num_threads} thr, "
@@ -88,24 +80,16 @@ class TritonPythonModel(OnnxEntryModel):
         outputs = self.session.run(self.output_names, inputs, self.run_options)
         if self.release_input is None:
             return outputs
-        if self.release_interval_s > 0:
-            self.released = False  # _release_periodically frees what this run grew
+        if self.periodic.interval_s > 0:
+            self.periodic.mark_used()  # the release thread frees what this run grew
             return outputs
         # the outputs are views of arena memory: copy them out before the release run
         outputs = [np.array(output, copy=True) for output in outputs]
         self.session.run(self.output_names, self.release_input, self.shrink_options)
         return outputs
 
-    def _release_periodically(self) -> None:
-        """``arena_release_interval_ms``: the release run at most once per interval, and only
-        after real runs. Releasing after every run made each run regrow the arena from fresh
-        pages, which cost ~10-20 % of the ensemble's throughput (perf/README.md); released every
-        interval, the arena stays grown under load and goes back within an interval of idling.
-        ORT runs are thread-safe, and a region a concurrent run is using is not freed."""
-        while not self.stopping.wait(self.release_interval_s):
-            if not self.released:
-                self.released = True
-                self.session.run(self.output_names, self.release_input, self.shrink_options)
+    def _release_arena(self) -> None:
+        self.session.run(self.output_names, self.release_input, self.shrink_options)
 
     def finalize(self) -> None:
-        self.stopping.set()
+        self.periodic.stop()
