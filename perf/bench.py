@@ -3,13 +3,18 @@
 Legs, run one after the other on the same image files (:func:`perf.common.image_set`: the real
 images + seeded synthetic pictures), layout detection on, PaddleX's default options:
 
-(b) **in-process**: :class:`seal_ocr.pipeline.SealRecognizer` on ONNX Runtime
-    (``--threads`` intra-op threads, default all cores), one image after the other, decode
-    included (``seal_ocr.image_io.decode_image`` of the file's bytes): the floor without Triton;
+(b) **in-process**: :class:`seal_ocr.pipeline.SealRecognizer` on each engine (ONNX Runtime, and
+    OpenVINO at FP32: the engine PaddleX's high-performance inference picks first on x86 CPUs
+    for these models, so that leg stands for "PaddleX with HPI", which cannot be installed
+    here), ``--threads`` intra-op threads (default all cores), one image after the other,
+    decode included (``seal_ocr.image_io.decode_image`` of the file's bytes): the floor
+    without Triton;
 (c) **PaddleX 3.7.2** ``seal_recognition``, ``engine="onnxruntime"``, on the same ONNX files
     (``perf/bench_paddlex.py`` in ``.venv-paddlex``, installed by ``parity/setup_paddlex.sh``
     when missing), one image after the other from file paths;
-(a) **the ensemble** over gRPC at each concurrency: a closed loop of C client threads sending
+(a) **the ensemble** (ONNX entries on ``--engine``, default the shipped OpenVINO; the shipped
+    admission policy, so levels past ``max_in_flight`` queue) over gRPC at each concurrency: a
+    closed loop of C client threads sending
     the images in a fixed cyclic order, ``max(len(images), 2 C)`` requests per level. A level's
     throughput is accepted requests / (last completion - first send), tail included.
 
@@ -50,11 +55,16 @@ from tools.robustness import LoadDriver, Mix, Sample, percentile
 PADDLEX_PYTHON = REPO_ROOT / ".venv-paddlex" / "bin" / "python"
 
 
-def leg_in_process(images: list[Image], threads: int) -> dict[str, Any]:
+ENGINE_LABELS = {"onnxruntime": "ONNX Runtime", "openvino": "OpenVINO FP32"}
+
+
+def leg_in_process(images: list[Image], threads: int, engine: str) -> dict[str, Any]:
     from seal_ocr.image_io import decode_image
     from seal_ocr.pipeline import SealRecognizer
 
-    recognizer = SealRecognizer.from_model_repository(MODEL_REPOSITORY, threads=threads)
+    recognizer = SealRecognizer.from_model_repository(
+        MODEL_REPOSITORY, threads=threads, engine=engine
+    )
     recognizer.predict(decode_image(images[0].data))  # warm-up
     latencies = []
     started = time.perf_counter()
@@ -62,11 +72,13 @@ def leg_in_process(images: list[Image], threads: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         recognizer.predict(decode_image(image.data))
         latencies.append(time.perf_counter() - t0)
-    return summary(
-        f"in-process SealRecognizer ({threads} ORT threads)",
+    row = summary(
+        f"in-process SealRecognizer, {ENGINE_LABELS[engine]} ({threads} threads)",
         latencies,
         time.perf_counter() - started,
     )
+    row["engine"] = engine
+    return row
 
 
 def leg_paddlex(images: list[Image]) -> dict[str, Any]:
@@ -161,12 +173,15 @@ def run(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     load_start = uptime()
     print(f"bench: {len(images)} images; {load_start}", flush=True)
-    rows.append(leg_in_process(images, args.threads))
-    print(line(rows[-1]), flush=True)
+    for engine in ENGINE_LABELS:
+        rows.append(leg_in_process(images, args.threads, engine))
+        print(line(rows[-1]), flush=True)
     if not args.skip_paddlex:
         rows.append(leg_paddlex(images))
         print(line(rows[-1]), flush=True)
-    with server(args.url, args.grpc_url, "bench-server", args.model_repository) as endpoint:
+    with server(
+        args.url, args.grpc_url, "bench-server", args.model_repository, args.engine
+    ) as endpoint:
         # warm-up: every image once, two at a time (first calls of each session and step)
         leg_ensemble(endpoint.grpc, endpoint.http, images[:4], 2, args.level_timeout)
         for concurrency in args.concurrency:
@@ -196,10 +211,11 @@ def line(row: dict[str, Any]) -> str:
 
 def render(rows, images, args, total, load_start) -> str:
     base = {
-        ("paddlex" if r["leg"].startswith("PaddleX") else "inproc"): r
+        ("paddlex" if r["leg"].startswith("PaddleX") else f"inproc-{r['engine']}"): r
         for r in rows
         if "concurrency" not in r
     }
+    same_engine = f"inproc-{args.engine}"
     ens = [r for r in rows if "concurrency" in r]
     real = sum(i.kind == "real" for i in images)
 
@@ -215,28 +231,43 @@ def render(rows, images, args, total, load_start) -> str:
         f"jobs** ({load_start} at the start; each row has the load at its end). Images: "
         f"{real} real + {len(images) - real} synthetic, layout on, PaddleX defaults; each leg "
         "had one untimed warm-up image. Sequential legs: one pass over the images. Ensemble "
-        "(gRPC, closed loop): max(images, 2 x C) requests per level, throughput over the "
-        "whole level including its tail. With 16-32 requests per row, p99 is the slowest.",
+        f"(ONNX entries on {ENGINE_LABELS[args.engine]}, the shipped admission policy, gRPC, "
+        "closed loop): max(images, 2 x C) requests per level, throughput over the whole level "
+        "including its tail. With 16-32 requests per row, p99 is the slowest. PaddleX's "
+        "high-performance inference (its `ultra-infer` plugin) cannot be installed here; its "
+        "model table picks OpenVINO first on x86 CPUs for these models, so the in-process "
+        "OpenVINO leg stands for PaddleX with high-performance inference.",
         "",
         "| leg | images/s | p50 s | p99 s | ok/requests | throughput / PaddleX "
-        "| throughput / in-process | p50 / PaddleX | p50 / in-process | load at end |",
+        "| throughput / in-process same engine | p50 / PaddleX | p50 / in-process same engine "
+        "| load at end |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
+        own = f"inproc-{r['engine']}" if "engine" in r else same_engine
         out.append(
             f"| {r['leg']} | {r['images_per_s']:.3f} | {r['p50_s']:.2f} | {r['p99_s']:.2f} "
             f"| {r['ok']}/{r['requests']} | {ratio(r['images_per_s'], 'paddlex', 'images_per_s')} "
-            f"| {ratio(r['images_per_s'], 'inproc', 'images_per_s')} "
-            f"| {ratio(r['p50_s'], 'paddlex', 'p50_s')} | {ratio(r['p50_s'], 'inproc', 'p50_s')} "
+            f"| {ratio(r['images_per_s'], own, 'images_per_s')} "
+            f"| {ratio(r['p50_s'], 'paddlex', 'p50_s')} | {ratio(r['p50_s'], own, 'p50_s')} "
             f"| {r['load'].replace('load average ', '')} |"
+        )
+    out += ["", "Targets (issue 16):", ""]
+    px = base.get("paddlex")
+    ort = base.get("inproc-onnxruntime")
+    if px and ort:
+        out.append(
+            check(
+                "in-process pipeline on ONNX Runtime >= 1.0x PaddleX (same engine, same files)",
+                ort["images_per_s"] / px["images_per_s"],
+                1.0,
+                ">=",
+            )
         )
     if ens:
         best = max(ens, key=lambda r: r["images_per_s"])
         c1 = next((r for r in ens if r["concurrency"] == 1), None)
-        c16 = next((r for r in ens if r["concurrency"] == 16), None)
-        out += ["", "Targets (issue 5):", ""]
-        if "paddlex" in base:
-            px = base["paddlex"]
+        if px:
             out.append(
                 check(
                     f"best ensemble throughput (c={best['concurrency']}) >= 1.5x PaddleX",
@@ -248,47 +279,31 @@ def render(rows, images, args, total, load_start) -> str:
             if c1:
                 out.append(
                     check(
-                        "ensemble p50 at c=1 <= 1.0x PaddleX per-image p50",
+                        "ensemble p50 at c=1 <= 0.75x PaddleX per-image p50",
                         c1["p50_s"] / px["p50_s"],
-                        1.0,
+                        0.75,
                         "<=",
                     )
                 )
-        ip = base["inproc"]
-        if c1:
+        ip = base.get(same_engine)
+        if ip:
             out.append(
                 check(
-                    "ensemble p50 at c=1 <= 1.15x in-process p50",
-                    c1["p50_s"] / ip["p50_s"],
-                    1.15,
-                    "<=",
+                    f"best ensemble throughput >= 0.9x in-process on {ENGINE_LABELS[args.engine]}",
+                    best["images_per_s"] / ip["images_per_s"],
+                    0.9,
+                    ">=",
                 )
             )
-        out.append(
-            check(
-                "best ensemble throughput >= 1.0x in-process",
-                best["images_per_s"] / ip["images_per_s"],
-                1.0,
-                ">=",
-            )
-        )
-        if c16:
-            for s in c16["stats"]:
-                if s["model"] in ("layout", "seal_det", "text_rec"):
-                    out.append(
-                        check(
-                            f"c=16 {s['model']} inferences/execution > 2",
-                            s["inferences_per_execution"],
-                            2.0,
-                            ">",
-                        )
-                    )
-            out += [
-                "",
-                "Server statistics at c=16 (difference over the level):",
-                "",
-                stats_table(c16["stats"]).rstrip(),
-            ]
+        failed = sum(r.get("failed", 0) for r in ens)
+        out.append(f"- failed ensemble requests over all levels: **{failed}**")
+        top = max(ens, key=lambda r: r["concurrency"])
+        out += [
+            "",
+            f"Server statistics at c={top['concurrency']} (difference over the level):",
+            "",
+            stats_table(top["stats"]).rstrip(),
+        ]
     return "\n".join(out) + "\n"
 
 
@@ -310,7 +325,7 @@ def plot(rows, path: Path) -> None:
     left.plot(cs, [r["images_per_s"] for r in ens], "o-", label="Triton ensemble")
     right.plot(cs, [r["p50_s"] for r in ens], "o-", label="ensemble p50")
     right.plot(cs, [r["p99_s"] for r in ens], "o--", label="ensemble p99")
-    for r, style in zip(refs, ("g:", "r-."), strict=False):
+    for r, style in zip(refs, ("g:", "m--", "r-."), strict=False):
         left.axhline(r["images_per_s"], color=style[0], linestyle=style[1:], label=r["leg"])
         right.axhline(r["p50_s"], color=style[0], linestyle=style[1:], label=f"{r['leg']} p50")
     for axis, ylabel in ((left, "images/s"), (right, "latency (s)")):
@@ -340,7 +355,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--threads",
         type=int,
         default=os.cpu_count() or 1,
-        help="ORT intra-op threads of the in-process leg (default: all cores)",
+        help="intra-op threads of the in-process legs (default: all cores)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=sorted(ENGINE_LABELS),
+        default="openvino",
+        help="engine of the ensemble's ONNX entries (default: the shipped openvino)",
     )
     parser.add_argument("--skip-paddlex", action="store_true")
     parser.add_argument(

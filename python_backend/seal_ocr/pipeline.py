@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from seal_ocr import layout, rec, seal_det, tensor_names
+from seal_ocr import engines, layout, rec, seal_det, tensor_names
 from seal_ocr.model_info import LayoutInfo
 from seal_ocr.params import PipelineOptions, SealDetParams
 from seal_ocr.result import SealText, build_result
@@ -173,17 +173,16 @@ class SealRecognizer:
     decoder: rec.CTCDecoder
 
     @classmethod
-    def from_model_repository(cls, repository: Path, threads: int = 1) -> SealRecognizer:
-        """ONNX Runtime sessions over the same ``<entry>/1/model.onnx`` files Triton serves."""
-        import onnxruntime as ort
+    def from_model_repository(
+        cls, repository: Path, threads: int = 1, engine: str = engines.ONNXRUNTIME
+    ) -> SealRecognizer:
+        """Sessions of ``engine`` (seal_ocr.engines: onnxruntime or openvino, FP32) with
+        ``threads`` intra-op threads over the same ``<entry>/1/model.onnx`` files Triton serves."""
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-
-        def session(name: str) -> ort.InferenceSession:
-            path = Path(repository) / name / "1" / "model.onnx"
-            return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        def session(name: str) -> engines.EngineSession:
+            return engines.open_session(
+                Path(repository) / name / "1" / "model.onnx", engine, threads
+            )
 
         layout_s = session(tensor_names.LAYOUT_MODEL)
         det_s = session(tensor_names.SEAL_DET_MODEL)
