@@ -8,9 +8,8 @@ written for Triton's own backends (``backend: "onnxruntime"`` / ``backend: "open
 
 Batching: with ``max_batch_size > 0`` the dynamic batcher hands several requests to one
 ``execute``; their inputs are concatenated on axis 0, run once, and every output is split back
-on axis 0 by each request's batch size. An output whose first axis is not the batch (rows of
-all images, with per-image counts in another output) is declared ragged with the config
-parameter ``ragged_outputs`` = ``"<rows>:<counts>"`` and split by those counts.
+on axis 0 by each request's batch size, as Triton's own backends do: every output of a batching
+entry has one fixed-shape item per image (the layout export pads its rows, issue 21).
 """
 
 from __future__ import annotations
@@ -34,20 +33,12 @@ def config_parameters(config: Mapping[str, Any]) -> dict[str, str]:
     return values
 
 
-def split_batch(
-    results: Mapping[str, np.ndarray], sizes: list[int], ragged: Mapping[str, str]
-) -> list[dict[str, np.ndarray]]:
-    """Outputs of one run over stacked requests -> one dict per request.
+def split_batch(results: Mapping[str, np.ndarray], sizes: list[int]) -> list[dict[str, np.ndarray]]:
+    """Outputs of one run over stacked requests -> one dict per request, split on axis 0.
 
-    ``sizes``: batch size of each request, in stacking order; ``ragged``: output -> name of the
-    per-image row-count output (rows of a ragged output belong to the images in order)."""
+    ``sizes``: batch size of each request, in stacking order."""
     offsets = np.cumsum(sizes)[:-1]
-    splits = {name: offsets for name in results}
-    for output, count_name in ragged.items():
-        image_counts = results[count_name].reshape(-1).astype(np.int64)
-        request_rows = np.add.reduceat(image_counts, np.r_[0, offsets])
-        splits[output] = np.cumsum(request_rows)[:-1]
-    parts = {name: np.split(array, splits[name]) for name, array in results.items()}
+    parts = {name: np.split(array, offsets) for name, array in results.items()}
     return [{name: parts[name][index] for name in results} for index in range(len(sizes))]
 
 
@@ -119,8 +110,6 @@ class OnnxEntryModel:
                     f"config names {missing} are not in {path.name} "
                     f"(inputs {sorted(model_inputs)}, outputs {sorted(model_outputs)})"
                 )
-            ragged = self.parameters.get("ragged_outputs", "")
-            self.ragged = dict(pair.split(":") for pair in ragged.split(",")) if ragged else {}
         except Exception as exc:  # refused at load, naming the model and the cause
             raise pb_utils.TritonModelException(
                 f"{self.model_name} ({self.engine}): {exc}"
@@ -170,4 +159,4 @@ class OnnxEntryModel:
             for name in self.input_names
         }
         results = dict(zip(self.output_names, self.run(stacked), strict=True))
-        return [self._respond(part) for part in split_batch(results, sizes, self.ragged)]
+        return [self._respond(part) for part in split_batch(results, sizes)]

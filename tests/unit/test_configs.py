@@ -83,7 +83,7 @@ def load_variant(model: str, variant: str) -> mc.ModelConfig:
     return load(model, f"configs/{variant}.pbtxt") if path.exists() else load(model)
 
 
-@pytest.mark.parametrize("variant", ["gpu", "cpu"])
+@pytest.mark.parametrize("variant", ["gpu", "cpu", "cpu_onnxruntime"])
 def test_ensemble_steps_agree_on_names_dtypes_and_dims(variant):
     load_model = functools.partial(load_variant, variant=variant)
     ensemble = load_model(names.ENSEMBLE)
@@ -118,21 +118,42 @@ def test_python_steps_are_cpu_and_non_batching(step):
     assert not (MODEL_REPOSITORY / step / "configs").exists()  # same config on GPU hosts
 
 
+CPU_VARIANTS = ["configs/cpu.pbtxt", "configs/cpu_onnxruntime.pbtxt"]
+ALL_VARIANTS = ["config.pbtxt", *CPU_VARIANTS]
+
+
 @pytest.mark.parametrize("entry", ONNX_ENTRIES)
 def test_onnx_entry_gpu_and_cpu_configs(entry):
-    gpu, cpu = load(entry), load(entry, "configs/cpu.pbtxt")
-    for config in (gpu, cpu):
-        assert config.backend == "onnxruntime"
+    gpu, cpu, cpu_ort = (load(entry, variant) for variant in ALL_VARIANTS)
+    # GPU: Triton's ONNX Runtime backend (TensorRT); CPU: OpenVINO by default, ORT selectable
+    assert (gpu.backend, cpu.backend, cpu_ort.backend) == ("onnxruntime", "openvino", "onnxruntime")
+    for config in (gpu, cpu, cpu_ort):
         assert config.default_model_filename == "model.onnx"
+        assert [t.name for t in gpu.input] == [t.name for t in config.input]
+        assert [t.name for t in gpu.output] == [t.name for t in config.output]
     assert [g.kind for g in gpu.instance_group] == [mc.ModelInstanceGroup.KIND_GPU]
-    assert all(g.kind == mc.ModelInstanceGroup.KIND_CPU for g in cpu.instance_group)
-    assert all(g.count >= 1 for g in cpu.instance_group)  # defaults differ by backend name
-    assert cpu.max_batch_size > 0 and cpu.HasField("dynamic_batching")
-    assert [t.name for t in gpu.input] == [t.name for t in cpu.input]
-    assert [t.name for t in gpu.output] == [t.name for t in cpu.output]
+    for config in (cpu, cpu_ort):
+        assert all(g.kind == mc.ModelInstanceGroup.KIND_CPU for g in config.instance_group)
+        assert all(g.count >= 1 for g in config.instance_group)  # defaults differ by backend
 
 
-@pytest.mark.parametrize("variant", ["config.pbtxt", "configs/cpu.pbtxt"])
+@pytest.mark.parametrize("entry", ONNX_ENTRIES)
+def test_openvino_configs_run_fp32_and_name_tritons_parameters(entry):
+    from seal_ocr.engines import OpenVinoSettings
+
+    parameters = {k: v.string_value for k, v in load(entry, "configs/cpu.pbtxt").parameters.items()}
+    # the precision is explicit: OpenVINO's default on a CPU with native bfloat16 is bf16
+    assert parameters["INFERENCE_PRECISION_HINT"] == "f32"
+    settings = OpenVinoSettings.from_parameters(parameters)  # every value valid
+    assert settings.threads >= 1 and settings.streams >= 1
+    tritons_own = {"INFERENCE_NUM_THREADS", "NUM_STREAMS", "PERFORMANCE_HINT"}
+    ours = {"INFERENCE_PRECISION_HINT", "memory_release_interval_ms"}
+    assert set(parameters) <= tritons_own | ours, set(parameters) - tritons_own - ours
+    # memory grown for a large input goes back before the soak reads RSS after the drain
+    assert 0 < int(parameters["memory_release_interval_ms"]) / 1000 < SETTLE_S
+
+
+@pytest.mark.parametrize("variant", ALL_VARIANTS)
 @pytest.mark.parametrize("entry", ONNX_ENTRIES)
 def test_every_onnx_entry_batches_on_gpu_and_cpu(entry, variant):
     # layout included: its outputs are fixed-shape per image, split on the batch axis like any
@@ -141,7 +162,7 @@ def test_every_onnx_entry_batches_on_gpu_and_cpu(entry, variant):
     assert "ragged_outputs" not in config.parameters
 
 
-@pytest.mark.parametrize("variant", ["config.pbtxt", "configs/cpu.pbtxt"])
+@pytest.mark.parametrize("variant", ALL_VARIANTS)
 def test_layout_outputs_are_fixed_shape_per_image(variant):
     # the real ORT backend splits a batch's outputs between its requests on axis 0 only: every
     # layout output must have one fixed-shape item per image
@@ -177,7 +198,7 @@ def test_layout_model_outputs_are_fixed_shape_per_image():
 def test_bls_chunks_fit_the_called_model(step, parameter, entry):
     chunk = int(load(step).parameters[parameter].string_value)
     assert chunk >= 1
-    for variant in ("config.pbtxt", "configs/cpu.pbtxt"):
+    for variant in ALL_VARIANTS:
         assert chunk <= load(entry, variant).max_batch_size, variant
 
 
@@ -195,7 +216,7 @@ def test_onnx_files_match_configs(entry, inputs, outputs):
     graph = onnx.load(str(path), load_external_data=False).graph
     assert [i.name for i in graph.input] == inputs
     assert [o.name for o in graph.output] == outputs
-    for variant in ("config.pbtxt", "configs/cpu.pbtxt"):
+    for variant in ALL_VARIANTS:
         config = load(entry, variant)
         assert [t.name for t in config.input] == inputs
         assert [t.name for t in config.output] == outputs
@@ -228,10 +249,11 @@ def test_every_step_queue_is_bounded_in_size_and_time(step):
     assert 0 < policy.default_timeout_microseconds <= 60_000_000
 
 
+@pytest.mark.parametrize("variant", CPU_VARIANTS)
 @pytest.mark.parametrize("entry", [names.SEAL_DET_MODEL, names.TEXT_REC_MODEL, names.LAYOUT_MODEL])
-def test_onnx_queues_are_capped_without_timeout(entry):
+def test_onnx_queues_are_capped_without_timeout(entry, variant):
     # a page's own BLS chunks must not time out behind each other; size stays bounded
-    policy = load(entry, "configs/cpu.pbtxt").dynamic_batching.default_queue_policy
+    policy = load(entry, variant).dynamic_batching.default_queue_policy
     assert 0 < policy.max_queue_size <= 1024
     assert policy.default_timeout_microseconds == 0
 
@@ -299,7 +321,7 @@ def test_rec_tensorrt_profile_covers_every_request_the_step_can_send():
 def test_cpu_arena_gives_memory_back(entry):
     # an ORT CPU arena keeps the largest block a run ever grew; entries whose input shapes vary
     # must either shrink it after each run or not use it (30-minute soak, docs/robustness.md)
-    parameters = load(entry, "configs/cpu.pbtxt").parameters
+    parameters = load(entry, "configs/cpu_onnxruntime.pbtxt").parameters
 
     def value(key: str, default: str) -> str:
         return parameters[key].string_value if key in parameters else default

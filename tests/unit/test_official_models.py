@@ -303,13 +303,14 @@ def test_im_shape_is_computed_from_the_fixed_input_size():
     np.testing.assert_array_equal(out, [[8, 6], [8, 6]])
 
 
-def test_layout_input_size_is_written_into_both_configs_and_back(tmp_path):
+def test_layout_input_size_is_written_into_every_config_and_back(tmp_path):
     entry = tmp_path / names.LAYOUT_MODEL
     shutil.copytree(
         MODEL_REPOSITORY / names.LAYOUT_MODEL, entry, ignore=shutil.ignore_patterns("1")
     )
     originals = {p: p.read_bytes() for p in entry.rglob("*.pbtxt")}
-    assert len(official.set_layout_input_hw(entry, (640, 640))) == 2
+    # config.pbtxt (GPU) and both CPU variants (OpenVINO, ONNX Runtime)
+    assert len(official.set_layout_input_hw(entry, (640, 640))) == len(originals) == 3
     for path in originals:
         config = text_format.Parse(path.read_text(), mc.ModelConfig())
         assert list(config.input[0].dims)[-2:] == [640, 640]
