@@ -150,38 +150,38 @@ def _apply_threshold(boxes: np.ndarray, threshold: float | Mapping[int, float]) 
     return boxes[(boxes[:, 1] > _F32(threshold)) & (boxes[:, 0] > -1)]
 
 
-def _iou_plus_one(box: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """IoU of ``box`` (4,) with each row of ``others`` (n, 4), "+1" pixel areas, float32."""
-    one = _F32(1)
-    inter_w = np.maximum(
-        np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0]) + one, _F32(0)
-    )
-    inter_h = np.maximum(
-        np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1]) + one, _F32(0)
-    )
-    inter = inter_w * inter_h
-    area = (box[2] - box[0] + one) * (box[3] - box[1] + one)
-    other_areas = (others[:, 2] - others[:, 0] + one) * (others[:, 3] - others[:, 1] + one)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return inter / (area + other_areas - inter)
-
-
 def _nms(boxes: np.ndarray) -> np.ndarray:
     """Greedy NMS over all classes; rows come back in selection (score-descending) order.
 
-    The current best box suppresses a later one when their IoU is >= 0.6 (same class) or
-    >= 0.98 (different classes). The visiting order is ``np.argsort(score)[::-1]`` as in PaddleX,
-    so equal scores are visited in the same order for the same NumPy sort.
+    ``boxes``: (n, 6) float32 rows (cls, score, x1, y1, x2, y2). The current best box suppresses
+    a later one when their IoU is >= 0.6 (same class) or >= 0.98 (different classes); IoU uses
+    "+1" pixel areas, all in float32. The visiting order is ``np.argsort(score)[::-1]`` as in
+    PaddleX, so equal scores are visited in the same order for the same NumPy sort.
     """
+    if len(boxes) <= 1:
+        return boxes.copy()  # nothing to suppress (most pages keep one box past the threshold)
     remaining = np.argsort(boxes[:, 1])[::-1]
     keep: list[int] = []
     same_thr, other_thr = _F32(_NMS_IOU_SAME_CLASS), _F32(_NMS_IOU_OTHER_CLASS)
-    while remaining.size:
-        current, rest = int(remaining[0]), remaining[1:]
-        keep.append(current)
-        iou = _iou_plus_one(boxes[current, 2:6], boxes[rest, 2:6])
-        limit = np.where(boxes[rest, 0] == boxes[current, 0], same_thr, other_thr)
-        remaining = rest[iou < limit]
+    one, zero = _F32(1), _F32(0)
+    cls, x1, y1, x2, y2 = (boxes[:, k] for k in (0, 2, 3, 4, 5))
+    # Each box's area is the same float32 expression PaddleX evaluates per pair, so computing it
+    # once per box gives identical values; likewise one errstate for the loop, not one per box.
+    areas = (x2 - x1 + one) * (y2 - y1 + one)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        while remaining.size:
+            current, rest = int(remaining[0]), remaining[1:]
+            keep.append(current)
+            inter_w = np.maximum(
+                np.minimum(x2[current], x2[rest]) - np.maximum(x1[current], x1[rest]) + one, zero
+            )
+            inter_h = np.maximum(
+                np.minimum(y2[current], y2[rest]) - np.maximum(y1[current], y1[rest]) + one, zero
+            )
+            inter = inter_w * inter_h
+            iou = inter / (areas[current] + areas[rest] - inter)
+            limit = np.where(cls[rest] == cls[current], same_thr, other_thr)
+            remaining = rest[iou < limit]
     return boxes[keep]
 
 
@@ -266,6 +266,12 @@ def _merge(
     """
     if len(boxes) == 0:
         return boxes
+    if len(boxes) == 1:
+        # One box lies in no other box and every mode keeps it; still refuse a bad mode name.
+        for mode_name in [mode] if isinstance(mode, str) else mode.values():
+            if mode_name not in MERGE_MODES:
+                raise ValueError(f"merge mode must be one of {MERGE_MODES}, got {mode_name!r}")
+        return boxes.copy()
     contained = _containment(boxes)
     cls = boxes[:, 0]
     if protected_cls is not None:
