@@ -74,17 +74,18 @@ def test_gpu_image_is_the_release_of_the_embedded_server():
 
 def test_gpu_image_installs_the_steps_without_the_embedded_server():
     dockerfile = (DOCKER / "Dockerfile").read_text()
-    assert "--exclude nvidia-pytriton onnxruntime onnx" in dockerfile
+    # the GPU container has Triton's own ONNX Runtime backend; the CPU engines are not needed
+    assert "--exclude nvidia-pytriton onnxruntime openvino onnx" in dockerfile
     assert "python_backend_stubs/3.11/triton_python_backend_stub" in dockerfile
     result = subprocess.run(
         [sys.executable, str(DOCKER / "requirements.py"), "--extra", "server",
-         "--exclude", "nvidia-pytriton", "onnxruntime", "onnx"],
+         "--exclude", "nvidia-pytriton", "onnxruntime", "openvino", "onnx"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     requirements = result.stdout.split()
     projects = {re.split(r"[\[=]", r)[0] for r in requirements}
     assert {"numpy", "opencv-python-headless", "fastapi", "uvicorn", "tritonclient"} <= projects
-    assert not projects & {"nvidia-pytriton", "onnxruntime", "onnx"}
+    assert not projects & {"nvidia-pytriton", "onnxruntime", "openvino", "onnx"}
     assert all("==" in r for r in requirements)
 
 
