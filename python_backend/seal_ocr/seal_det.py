@@ -113,7 +113,7 @@ def preprocess_det(crop_bgr: np.ndarray, params: SealDetParams) -> tuple[np.ndar
     """Seal crop -> det model input.
 
     Args:
-        crop_bgr: (h, w, 3) uint8 BGR seal crop.
+        crop_bgr: (h, w, 3) uint8 BGR seal crop; may be a view into the page (not copied).
         params: resolved det parameters (no ``None``/0 placeholders).
 
     Returns:
@@ -122,7 +122,8 @@ def preprocess_det(crop_bgr: np.ndarray, params: SealDetParams) -> tuple[np.ndar
     """
     check_bgr_image(crop_bgr, "det crop")
     src_h, src_w = int(crop_bgr.shape[0]), int(crop_bgr.shape[1])
-    img = np.ascontiguousarray(crop_bgr)
+    # cv2.resize and normalize_to_chw read a strided view (a seal region of the page) as is.
+    img = crop_bgr
     pad_h, pad_w = _padded_size(src_h, src_w)
     if (pad_h, pad_w) != (src_h, src_w):
         padded = np.zeros((pad_h, pad_w, 3), dtype=np.uint8)
