@@ -21,7 +21,7 @@ from seal_ocr.model_info import LayoutInfo
 from seal_ocr.params import parse_options
 from seal_ocr.pipeline import SealRecognizer
 from seal_ocr.result import result_schema
-from seal_triton.launcher import ServerConfig, TritonServer
+from seal_triton.launcher import DEFAULT_ENGINE, ServerConfig, TritonServer
 from tests.conftest import REPO_ROOT
 
 LOG_DIR = REPO_ROOT / ".build" / "test-logs"
@@ -187,7 +187,8 @@ def test_options_reach_the_pipeline(client, eval_dir):
 
 @pytest.fixture(scope="module")
 def reference(model_repository) -> SealRecognizer:
-    return SealRecognizer.from_model_repository(model_repository)
+    # the engine the session's server runs its ONNX entries on (configs/cpu.pbtxt)
+    return SealRecognizer.from_model_repository(model_repository, engine=DEFAULT_ENGINE)
 
 
 def assert_same_result(served: dict, local: dict) -> None:
