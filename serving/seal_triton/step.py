@@ -152,10 +152,12 @@ class PipelineStep:
         dynamic batcher may merge them with other requests' chunks. No items, no call.
         """
         plan = plan_batches([item.shape for item in items], max_batch)
-        calls = [
-            self.infer(model, {input_name: np.stack([items[i] for i in group])}, [output_name])
-            for group in plan
-        ]
+
+        def batch(group: list[int]) -> np.ndarray:
+            # a group of one is a view with a batch axis, not a copy (det inputs are large)
+            return items[group[0]][None] if len(group) == 1 else np.stack([items[i] for i in group])
+
+        calls = [self.infer(model, {input_name: batch(group)}, [output_name]) for group in plan]
         results: list[np.ndarray | None] = [None] * len(items)
         for group, output in zip(plan, await asyncio.gather(*calls), strict=True):
             for row, index in enumerate(group):
