@@ -113,6 +113,7 @@ def expand_inputs(
     *,
     pages: str | Sequence[int] | None = None,
     max_pages: int | None = None,
+    max_page_pixels: int | None = None,
     url_timeout_s: float = 10.0,
     max_download_bytes: int = 100 * 2**20,
 ) -> Iterator[Page]:
@@ -121,9 +122,11 @@ def expand_inputs(
     ``pages`` selects PDF pages: a 1-based spec string (``"1-3,7"``, see
     :func:`seal_client.pdf.parse_pages`) or 0-based indices; ``max_pages`` caps the pages taken
     from one PDF (a PDF above the cap is an error, never silently truncated). Both apply to
-    every PDF and to nothing else. Options are checked now (``ValueError``); inputs are read,
-    downloaded and rendered only as the iterator advances, so a 500-page PDF renders page by
-    page. A bad input raises :class:`InputError` (or its subclass ``PdfError``) when reached.
+    every PDF and to nothing else. ``max_page_pixels`` refuses a PDF page whose rendering would
+    be larger, from its declared size before anything is rendered. Options are checked now
+    (``ValueError``); inputs are read, downloaded and rendered only as the iterator advances,
+    so a 500-page PDF renders page by page. A bad input raises :class:`InputError` (or its
+    subclass ``PdfError``) when reached.
     """
     from seal_client.pdf import parse_pages  # here, not on top: seal_client.pdf imports us
 
@@ -132,11 +135,17 @@ def expand_inputs(
         selection = list(selection)
     if max_pages is not None and (not isinstance(max_pages, int) or max_pages < 1):
         raise ValueError(f"max_pages must be a positive int or None, got {max_pages!r}")
+    if max_page_pixels is not None and (
+        not isinstance(max_page_pixels, int) or max_page_pixels < 1
+    ):
+        raise ValueError(f"max_page_pixels must be a positive int or None, got {max_page_pixels!r}")
     if not url_timeout_s > 0:
         raise ValueError(f"url_timeout_s must be > 0, got {url_timeout_s!r}")
     if not max_download_bytes > 0:
         raise ValueError(f"max_download_bytes must be > 0, got {max_download_bytes!r}")
-    options = _Options(selection, max_pages, float(url_timeout_s), int(max_download_bytes))
+    options = _Options(
+        selection, max_pages, max_page_pixels, float(url_timeout_s), int(max_download_bytes)
+    )
     return _expand(inputs, options)
 
 
@@ -144,6 +153,7 @@ def expand_inputs(
 class _Options:
     pages: list[int] | None
     max_pages: int | None
+    max_page_pixels: int | None
     url_timeout_s: float
     max_download_bytes: int
 
@@ -285,7 +295,13 @@ def _pdf_pages(
 ) -> Iterator[Page]:
     from seal_client.pdf import render_pdf
 
-    pages = render_pdf(source, pages=options.pages, max_pages=options.max_pages, name=name)
+    pages = render_pdf(
+        source,
+        pages=options.pages,
+        max_pages=options.max_pages,
+        max_pixels=options.max_page_pixels,
+        name=name,
+    )
     for page_index, image in pages:
         image.setflags(write=False)
         yield Page(

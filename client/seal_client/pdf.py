@@ -14,6 +14,7 @@ caps their number, closes every PDFium object it opens, and turns PDFium's failu
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 from collections.abc import Iterator, Sequence
@@ -90,6 +91,7 @@ def render_pdf(
     *,
     pages: Sequence[int] | None = None,
     max_pages: int | None = None,
+    max_pixels: int | None = None,
     scale: float = 2.0,
     name: str = "<bytes>",
 ) -> Iterator[tuple[int, np.ndarray]]:
@@ -100,7 +102,10 @@ def render_pdf(
     an index outside the document raises :class:`PdfError` naming the page count); ``None``
     renders every page. ``max_pages`` caps the number of pages after selection: a selection
     above the cap raises :class:`PdfError` before any page is rendered instead of being silently
-    truncated, so that a result never quietly misses pages of a document.
+    truncated, so that a result never quietly misses pages of a document. ``max_pixels`` caps
+    the size of a rendered page (width x height at ``scale``): every selected page's declared
+    size is checked before any page is rendered, so a hostile PDF (one 14400 x 14400 pt page
+    is 829 Mpx at 144 DPI, seconds and gigabytes to render) is refused in milliseconds.
 
     Rendering is exactly PaddleX's (``scale=2.0``, ``rotation=0``, PIL RGB, then BGR). This is a
     generator: nothing is opened until the first ``next()``, each page is rendered when asked
@@ -113,10 +118,15 @@ def render_pdf(
         raise ValueError(f"scale must be > 0, got {scale!r}")
     if max_pages is not None and max_pages < 1:
         raise ValueError(f"max_pages must be >= 1 or None, got {max_pages!r}")
+    if max_pixels is not None and max_pixels < 1:
+        raise ValueError(f"max_pixels must be >= 1 or None, got {max_pixels!r}")
     name = _default_name(source, None if name == "<bytes>" else name)
     document = _open(source, name)
     try:
         indices = _select(len(document), pages, max_pages, name)
+        if max_pixels is not None:  # all pages before the first render: no work is wasted
+            for index in indices:
+                check_page_size(document, index, scale, max_pixels, name)
         for index in indices:
             yield index, _render_page(document, index, scale, name)
     finally:
@@ -191,6 +201,39 @@ def _select(count: int, pages: Sequence[int] | None, max_pages: int | None, name
             f"pass pages=... (e.g. pages='1-{max_pages}') or raise max_pages"
         )
     return indices
+
+
+def rendered_size(width_pt: float, height_pt: float, scale: float) -> tuple[int, int]:
+    """(width, height) in pixels of a page of that size in points, as pypdfium2 renders it."""
+    return math.ceil(width_pt * scale), math.ceil(height_pt * scale)
+
+
+def check_page_size(
+    document: pdfium.PdfDocument, index: int, scale: float, max_pixels: int, name: str
+) -> None:
+    """Refuse a page whose rendering would exceed ``max_pixels``, from its declared size alone.
+
+    PDFium reads the size from the page dictionary (MediaBox/CropBox, /Rotate) without
+    parsing the page's content, so this costs microseconds whatever the page holds.
+    """
+    try:
+        width_pt, height_pt = document.get_page_size(index)
+    except pdfium.PdfiumError as error:
+        raise PdfError(f"page {index + 1} of {name} is corrupt ({error})") from None
+    if not (math.isfinite(width_pt) and math.isfinite(height_pt)):
+        raise PdfError(f"page {index + 1} of {name} has no valid size ({width_pt} x {height_pt})")
+    width, height = rendered_size(width_pt, height_pt, scale)
+    if width < 1 or height < 1:
+        raise PdfError(
+            f"page {index + 1} of {name} is empty ({width_pt:g} x {height_pt:g} pt); "
+            "nothing to render"
+        )
+    if width * height > max_pixels:
+        raise PdfError(
+            f"page {index + 1} of {name} is {width_pt:g} x {height_pt:g} pt, {width} x {height} "
+            f"pixels at {72 * scale:g} DPI, above the cap of {max_pixels} pixels per page; "
+            "refused before rendering"
+        )
 
 
 def _render_page(document: pdfium.PdfDocument, index: int, scale: float, name: str) -> np.ndarray:
