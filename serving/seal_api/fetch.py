@@ -1,6 +1,6 @@
 """URL inputs: fetched with a timeout and a size cap, never from a non-public address.
 
-A gateway that fetches what a request names is a way into the network it sits in (SSRF). Unless
+A server that fetches what a request names is a way into the network it sits in (SSRF). Unless
 ``allow_private_urls`` is set, every address a host resolves to must be public (not loopback,
 private, link-local, CGNAT, multicast, reserved or unspecified; IPv4 inside IPv6 is unwrapped).
 The check runs in the resolver the connection itself uses (:class:`PublicOnlyResolver`), so
@@ -20,15 +20,18 @@ import aiohttp
 import yarl
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from seal_gateway.errors import GatewayError
+from seal_api.errors import ApiError
 
 _REDIRECTS = (301, 302, 303, 307, 308)
 _CHUNK = 1 << 16
-ALLOW_HINT = "start the gateway with --allow-private-urls to allow it"
+ALLOW_HINT = (
+    "start the gateway with --allow-private-urls, or set the seal-recognition model's "
+    "allow_private_urls parameter, to allow it"
+)
 
 
 class UrlRefusedError(OSError):
-    """A URL whose host is, or resolves to, an address the gateway may not reach."""
+    """A URL whose host is, or resolves to, an address the server may not reach."""
 
 
 def is_public_address(address: str) -> bool:
@@ -106,7 +109,7 @@ class FetchPolicy:
 
 
 async def fetch_url(session: aiohttp.ClientSession, url: str, policy: FetchPolicy) -> bytes:
-    """The body of ``url`` within ``policy``; any failure is a 422 :class:`GatewayError`."""
+    """The body of ``url`` within ``policy``; any failure is a 422 :class:`ApiError`."""
     target = yarl.URL(url, encoded=True)  # as PaddleX: the URL is sent as written
     try:
         async with asyncio.timeout(policy.timeout_s):
@@ -117,30 +120,30 @@ async def fetch_url(session: aiohttp.ClientSession, url: str, policy: FetchPolic
                     return body
                 target = target.join(yarl.URL(location))
     except UrlRefusedError as error:
-        raise GatewayError(422, str(error)) from None
+        raise ApiError(422, str(error)) from None
     except TimeoutError:
-        raise GatewayError(422, f"{url} timed out after {policy.timeout_s:g} s") from None
+        raise ApiError(422, f"{url} timed out after {policy.timeout_s:g} s") from None
     except aiohttp.ClientConnectorError as error:
         if isinstance(error.os_error, UrlRefusedError):
-            raise GatewayError(422, str(error.os_error)) from None
-        raise GatewayError(422, f"{url} cannot be fetched: {error.os_error}") from None
+            raise ApiError(422, str(error.os_error)) from None
+        raise ApiError(422, f"{url} cannot be fetched: {error.os_error}") from None
     except (aiohttp.ClientError, ValueError) as error:
-        raise GatewayError(422, f"{url} cannot be fetched: {error}") from None
-    raise GatewayError(422, f"{url} redirects more than {policy.max_redirects} times")
+        raise ApiError(422, f"{url} cannot be fetched: {error}") from None
+    raise ApiError(422, f"{url} redirects more than {policy.max_redirects} times")
 
 
 async def _get_once(
     session: aiohttp.ClientSession, url: yarl.URL, max_bytes: int
 ) -> tuple[bytes, str | None]:
-    """(body, None), or (b"", Location) for a redirect; HTTP errors raise GatewayError."""
+    """(body, None), or (b"", Location) for a redirect; HTTP errors raise ApiError."""
     async with session.get(url, allow_redirects=False) as response:
         location = response.headers.get("Location")
         if response.status in _REDIRECTS and location:
             return b"", location
         if response.status >= 400:
-            raise GatewayError(422, f"{url} returned HTTP {response.status} ({response.reason})")
+            raise ApiError(422, f"{url} returned HTTP {response.status} ({response.reason})")
         if response.content_length is not None and response.content_length > max_bytes:
-            raise GatewayError(
+            raise ApiError(
                 422, f"{url} is {response.content_length} bytes, above the cap of {max_bytes}"
             )
         chunks: list[bytes] = []
@@ -148,6 +151,6 @@ async def _get_once(
         async for chunk in response.content.iter_chunked(_CHUNK):
             total += len(chunk)
             if total > max_bytes:
-                raise GatewayError(422, f"{url} is larger than the cap of {max_bytes} bytes")
+                raise ApiError(422, f"{url} is larger than the cap of {max_bytes} bytes")
             chunks.append(chunk)
         return b"".join(chunks), None

@@ -4,6 +4,10 @@ File-type rules are PaddleX serving's (``_common/ocr.py`` ``get_file_type``, ``i
 ``infer_file_type``). Pages are made by the client package (:func:`seal_client.inputs.
 expand_inputs`, PDFs rendered as PaddleX renders them), images are decoded by the library the
 ensemble decodes with, so a bad file is refused here, with the server's message, before Triton.
+
+Pages are rendered in the server, so their size is capped before any work: an image from its
+header, a PDF page from its declared size (``max_page_pixels``, the ensemble's own
+``max_image_pixels`` by default), so a hostile file costs milliseconds, not gigabytes.
 """
 
 from __future__ import annotations
@@ -17,11 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from seal_api.errors import ApiError
 from seal_client.inputs import InputError, Page, expand_inputs, is_pdf
 from seal_client.pdf import pdf_page_count
-from seal_gateway.errors import GatewayError
 from seal_ocr.errors import InvalidImageError
-from seal_ocr.image_io import decode_image
+from seal_ocr.image_io import DEFAULT_MAX_PIXELS, decode_image
 
 FILE_TYPE_PDF = 0
 FILE_TYPE_IMAGE = 1
@@ -61,10 +65,10 @@ def resolve_file_type(file: str, file_type: int | None) -> int:
     if file_type is not None:
         return file_type
     if not is_url(file):
-        raise GatewayError(422, "File type cannot be determined")
+        raise ApiError(422, "File type cannot be determined")
     inferred = infer_file_type(file)
     if inferred is None:
-        raise GatewayError(422, "Unsupported file type")
+        raise ApiError(422, "Unsupported file type")
     return inferred
 
 
@@ -76,7 +80,7 @@ def decode_base64(text: str) -> bytes:
     try:
         return base64.b64decode("".join(text.split()), validate=True)
     except (binascii.Error, ValueError):
-        raise GatewayError(
+        raise ApiError(
             422, "file is neither an http(s) URL nor valid base64 (bad padding or characters)"
         ) from None
 
@@ -89,38 +93,44 @@ class Document:
     data_info: dict[str, Any]
 
 
-def load_document(data: bytes, file_type: int, max_pdf_pages: int | None) -> Document:
+def load_document(
+    data: bytes,
+    file_type: int,
+    max_pdf_pages: int | None,
+    max_page_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Document:
     """Decode an image or render the first ``max_pdf_pages`` pages of a PDF (blocking).
 
-    Raises :class:`GatewayError` 422 when the file is not what ``file_type`` says or cannot be
-    read. ``dataInfo.numPages`` counts the pages processed, as PaddleX's does.
+    Raises :class:`ApiError` 422 when the file is not what ``file_type`` says, cannot be read,
+    or has a page above ``max_page_pixels`` (checked before decoding or rendering anything).
+    ``dataInfo.numPages`` counts the pages processed, as PaddleX's does.
     """
     try:
         if file_type == FILE_TYPE_PDF:
-            return _pdf_document(data, max_pdf_pages)
-        return _image_document(data)
+            return _pdf_document(data, max_pdf_pages, max_page_pixels)
+        return _image_document(data, max_page_pixels)
     except (InputError, InvalidImageError) as error:
-        raise GatewayError(422, str(error)) from None
+        raise ApiError(422, str(error)) from None
 
 
-def _image_document(data: bytes) -> Document:
+def _image_document(data: bytes, max_pixels: int) -> Document:
     if is_pdf(data):
-        raise GatewayError(422, "fileType is 1 (image) but the file is a PDF; send fileType 0")
-    image = decode_image(data)
+        raise ApiError(422, "fileType is 1 (image) but the file is a PDF; send fileType 0")
+    image = decode_image(data, max_pixels=max_pixels)
     image.setflags(write=False)
     page = Page(input_path=None, page_index=None, data=data, image=image)
     height, width = image.shape[:2]
     return Document([page], {"width": width, "height": height, "type": "image"})
 
 
-def _pdf_document(data: bytes, max_pdf_pages: int | None) -> Document:
+def _pdf_document(data: bytes, max_pdf_pages: int | None, max_pixels: int) -> Document:
     if not is_pdf(data):
-        raise GatewayError(422, "fileType is 0 (PDF) but the file is not a PDF")
+        raise ApiError(422, "fileType is 0 (PDF) but the file is not a PDF")
     with _PDFIUM_LOCK:
         count = pdf_page_count(data, name="the PDF")
         # PaddleX serving takes the first pages silently; the client would refuse the whole PDF
         # above a cap, so the selection is made here.
         selected = list(range(count if max_pdf_pages is None else min(count, max_pdf_pages)))
-        pages = list(expand_inputs(data, pages=selected))
+        pages = list(expand_inputs(data, pages=selected, max_page_pixels=max_pixels))
     sizes = [{"width": page.image.shape[1], "height": page.image.shape[0]} for page in pages]
     return Document(pages, {"numPages": len(pages), "pages": sizes, "type": "pdf"})

@@ -1,8 +1,10 @@
 """The FastAPI application: ``POST /seal-recognition``, ``GET /health``, ``/openapi.json``.
 
-Nothing blocking runs on the event loop: Triton calls go to a bounded thread pool (the client
-package's :class:`~seal_client.SealClient`, one Triton client per thread), decoding, PDF
-rendering and pictures to the default executor, URL inputs through aiohttp.
+The request itself is handled by the shared PaddleX API (:func:`seal_api.recognize`, also
+behind the Triton model ``seal-recognition``); this module brings the HTTP side and the way
+pages reach Triton: a bounded thread pool running the client package's
+:class:`~seal_client.SealClient` (one Triton client per thread), pages of a request in flight
+together. Nothing blocking runs on the event loop.
 """
 
 from __future__ import annotations
@@ -20,27 +22,18 @@ import aiohttp
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from seal_api.errors import INTERNAL_ERROR, UNAVAILABLE, ApiError, new_log_id, success_body
+from seal_api.fetch import make_session
+from seal_api.schemas import InferRequest, InferResponse, NoResultResponse
+from seal_api.service import recognize
 from seal_client import PageError, SealClient, ServerError
 from seal_client.inputs import Page
 from seal_client.visualize import FontNotFoundError, find_cjk_font
 from seal_gateway.config import GatewayConfig
-from seal_gateway.errors import (
-    INTERNAL_ERROR,
-    LOG,
-    GatewayError,
-    install_error_handlers,
-    new_log_id,
-)
-from seal_gateway.fetch import FetchPolicy, fetch_url, make_session
-from seal_gateway.files import decode_base64, is_url, load_document, resolve_file_type
+from seal_gateway.errors import LOG, install_error_handlers
 from seal_gateway.limits import BodySizeLimit
-from seal_gateway.options import options_json, pipeline_options
-from seal_gateway.results import page_result
-from seal_gateway.schemas import InferRequest, InferResponse, NoResultResponse
-from seal_ocr.errors import InvalidOptionError
 
 INFER_PATH = "/seal-recognition"
-UNAVAILABLE = "Service unavailable: the inference server is unreachable or overloaded; retry later"
 # Triton statuses as tritonclient reports them (gRPC enum name, HTTP status code)
 _REFUSED_STATUSES = frozenset({"StatusCode.INVALID_ARGUMENT", "400"})
 _UNAVAILABLE_STATUSES = frozenset(
@@ -66,6 +59,21 @@ class GatewayState:
     font: Path | None
     triton_pool: ThreadPoolExecutor | None = None
     http: aiohttp.ClientSession | None = None
+
+    async def infer_pages(self, pages: list[Page], options: bytes | None) -> list[dict[str, Any]]:
+        """The ensemble's result JSON of every page, pages in flight together on the pool."""
+        loop = asyncio.get_running_loop()
+        client, pool = self.client, self.triton_pool
+        try:
+            await loop.run_in_executor(pool, client.check_server)  # cached after a success
+            calls = [loop.run_in_executor(pool, client.infer_page, page, options) for page in pages]
+            results = await asyncio.gather(*calls)
+        except ServerError as error:
+            LOG.warning("Triton: %s", error)
+            raise ApiError(503, UNAVAILABLE) from None
+        except PageError as error:
+            raise page_error(error) from None
+        return [result.json for result in results]
 
 
 def find_font(config: GatewayConfig) -> Path | None:
@@ -125,95 +133,36 @@ def build_app(config: GatewayConfig) -> FastAPI:
         log_id = new_log_id()
         started = time.perf_counter()
         try:
-            result = await recognize(state, request)
-        except GatewayError as error:
+            result = await recognize(
+                request,
+                config.api_settings,
+                state.infer_pages,
+                font=state.font,
+                session=state.http,
+            )
+        except ApiError as error:
             LOG.info("logId %s: %d %s", log_id, error.status, error.message)
             error.log_id = log_id
             raise
         except Exception as error:
             LOG.error("logId %s: unhandled %s", log_id, type(error).__name__, exc_info=error)
-            raise GatewayError(500, INTERNAL_ERROR, log_id) from None
+            raise ApiError(500, INTERNAL_ERROR, log_id) from None
         LOG.info(
             "logId %s: %d page(s) in %.2f s",
             log_id,
             len(result["sealRecResults"]),
             time.perf_counter() - started,
         )
-        body = {"logId": log_id, "errorCode": 0, "errorMsg": "Success", "result": result}
-        return JSONResponse(body)
+        return JSONResponse(success_body(result, log_id))
 
     return app
 
 
-async def recognize(state: GatewayState, request: InferRequest) -> dict[str, Any]:
-    """The ``result`` of one request: file -> pages -> Triton -> PaddleX's page entries."""
-    config = state.config
-    file_type = resolve_file_type(request.file, request.fileType)
-    try:
-        options = options_json(pipeline_options(request.model_dump()))
-    except InvalidOptionError as error:
-        raise GatewayError(422, str(error)) from None
-    visualize = config.visualize if request.visualize is None else request.visualize
-    if visualize and state.font is None:
-        raise GatewayError(
-            500,
-            "Internal server error: no CJK font on the gateway for the result pictures "
-            "(install fonts-wqy-zenhei or set SEAL_FONT_PATH), or send visualize=false",
-        )
-    data = await read_file(state, request.file)
-    document = await asyncio.to_thread(load_document, data, file_type, config.max_pdf_pages)
-    results = await infer_pages(state, document.pages, options)
-    font = state.font if visualize else None
-    entries = await asyncio.gather(
-        *(
-            asyncio.to_thread(
-                page_result, page, result, font=font, max_side=config.max_output_image_side
-            )
-            for page, result in zip(document.pages, results, strict=True)
-        )
-    )
-    return {"sealRecResults": list(entries), "dataInfo": document.data_info}
-
-
-async def read_file(state: GatewayState, file: str) -> bytes:
-    """The bytes of the request's ``file``: fetched when a URL, else base64-decoded."""
-    config = state.config
-    if is_url(file):
-        if state.http is None:
-            raise RuntimeError("the gateway's HTTP session is not started (no lifespan?)")
-        policy = FetchPolicy(
-            timeout_s=config.url_timeout_s,
-            max_bytes=config.max_download_bytes,
-            max_redirects=config.max_redirects,
-            allow_private=config.allow_private_urls,
-        )
-        return await fetch_url(state.http, file, policy)
-    return await asyncio.to_thread(decode_base64, file)
-
-
-async def infer_pages(
-    state: GatewayState, pages: list[Page], options: bytes | None
-) -> list[dict[str, Any]]:
-    """The ensemble's result JSON of every page, pages in flight together on the pool."""
-    loop = asyncio.get_running_loop()
-    client, pool = state.client, state.triton_pool
-    try:
-        await loop.run_in_executor(pool, client.check_server)  # cached after the first success
-        calls = [loop.run_in_executor(pool, client.infer_page, page, options) for page in pages]
-        results = await asyncio.gather(*calls)
-    except ServerError as error:
-        LOG.warning("Triton: %s", error)
-        raise GatewayError(503, UNAVAILABLE) from None
-    except PageError as error:
-        raise page_error(error) from None
-    return [result.json for result in results]
-
-
-def page_error(error: PageError) -> GatewayError:
+def page_error(error: PageError) -> ApiError:
     """422 for a page Triton refused, 503 when it is overloaded or gone, else 500."""
     if error.status in _REFUSED_STATUSES:
-        return GatewayError(422, str(error).replace("<input>", "file", 1))
+        return ApiError(422, str(error).replace("<input>", "file", 1))
     LOG.warning("Triton failed a page (status %s): %s", error.status, error)
     if error.status in _UNAVAILABLE_STATUSES:
-        return GatewayError(503, UNAVAILABLE)
-    return GatewayError(500, INTERNAL_ERROR)
+        return ApiError(503, UNAVAILABLE)
+    return ApiError(500, INTERNAL_ERROR)

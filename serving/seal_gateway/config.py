@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MIB = 2**20
-PADDLEX_MAX_PDF_PAGES = 10  # PaddleX serving's ``max_num_input_imgs`` default
-PADDLEX_MAX_OUTPUT_IMAGE_SIDE = 2000  # PaddleX serving's ``max_output_img_size`` (2000 x 2000)
+from seal_api.service import (
+    MIB,
+    PADDLEX_MAX_OUTPUT_IMAGE_SIDE,
+    PADDLEX_MAX_PDF_PAGES,
+    ApiSettings,
+)
+from seal_ocr.image_io import DEFAULT_MAX_PIXELS
 
 
 @dataclass(frozen=True)
@@ -14,7 +18,9 @@ class GatewayConfig:
     """Settings of the HTTP gateway; the defaults are PaddleX serving's where it has one.
 
     ``max_pdf_pages``: pages taken from the start of a PDF (``None``: all), as PaddleX's
-    ``max_num_input_imgs``. ``max_body_bytes``: request bodies above it get 413.
+    ``max_num_input_imgs``. ``max_page_pixels``: the largest page accepted (an image, or a PDF
+    page at 144 DPI, checked before decoding or rendering). ``max_body_bytes``: request bodies
+    above it get 413.
     ``max_download_bytes`` / ``url_timeout_s`` / ``max_redirects``: limits of URL inputs, which
     may not reach loopback, private, link-local or other non-public addresses unless
     ``allow_private_urls``. ``visualize``: default of the request's ``visualize`` (PaddleX
@@ -25,6 +31,7 @@ class GatewayConfig:
     triton_url: str = "127.0.0.1:8001"
     protocol: str = "grpc"
     max_pdf_pages: int | None = PADDLEX_MAX_PDF_PAGES
+    max_page_pixels: int = DEFAULT_MAX_PIXELS
     max_body_bytes: int = 64 * MIB
     max_download_bytes: int = 48 * MIB  # the file a 64 MiB base64 body can carry
     url_timeout_s: float = 10.0
@@ -39,14 +46,23 @@ class GatewayConfig:
     def __post_init__(self) -> None:
         if self.protocol not in ("grpc", "http"):
             raise ValueError(f"protocol must be 'grpc' or 'http', got {self.protocol!r}")
-        if self.max_pdf_pages is not None and self.max_pdf_pages < 1:
-            raise ValueError(f"max_pdf_pages must be >= 1 or None, got {self.max_pdf_pages}")
-        for name in ("max_body_bytes", "max_download_bytes", "max_output_image_side"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.max_in_flight < 1:
             raise ValueError(f"max_in_flight must be >= 1, got {self.max_in_flight}")
-        if self.max_redirects < 0:
-            raise ValueError(f"max_redirects must be >= 0, got {self.max_redirects}")
-        if not (self.url_timeout_s > 0 and self.triton_timeout_s > 0):
-            raise ValueError("url_timeout_s and triton_timeout_s must be > 0")
+        if not self.triton_timeout_s > 0:
+            raise ValueError(f"triton_timeout_s must be > 0, got {self.triton_timeout_s}")
+        self.api_settings  # noqa: B018 -- checks the shared settings now, not at the first request
+
+    @property
+    def api_settings(self) -> ApiSettings:
+        """The request handling settings, as the Triton model ``seal-recognition`` has them."""
+        return ApiSettings(
+            max_pdf_pages=self.max_pdf_pages,
+            max_page_pixels=self.max_page_pixels,
+            max_request_bytes=self.max_body_bytes,
+            max_download_bytes=self.max_download_bytes,
+            url_timeout_s=self.url_timeout_s,
+            max_redirects=self.max_redirects,
+            allow_private_urls=self.allow_private_urls,
+            visualize=self.visualize,
+            max_output_image_side=self.max_output_image_side,
+        )

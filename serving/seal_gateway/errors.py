@@ -1,60 +1,33 @@
-"""PaddleX's error envelope ``{logId, errorCode, errorMsg}`` for every failure, never a trace.
+"""FastAPI's own failures and ours in PaddleX's envelope ``{logId, errorCode, errorMsg}``.
 
-errorCode is the HTTP status. 422: the request (its JSON, options, file or URL) is unusable;
-413: the body is above the size cap; 500: anything unexpected ("Internal server error", the
-detail goes to the log under the same logId); 503: Triton is unreachable, overloaded or timed
-out (not in PaddleX, which has no separate inference server; retrying later can succeed).
+The envelope, its codes and :class:`~seal_api.errors.ApiError` are the shared API's
+(:mod:`seal_api.errors`); here they become HTTP responses with status = errorCode, and the
+errors FastAPI raises itself (validation, 404, 405, an undecodable body) join them.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import uuid
-from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from seal_api.errors import (
+    INTERNAL_ERROR,
+    ApiError,
+    error_body,
+    new_log_id,
+    validation_message,
+)
+
 LOG = logging.getLogger("seal_gateway")
-INTERNAL_ERROR = "Internal server error"
-# Keys of a pydantic error entry that are dropped from errorMsg: "input" echoes the request
-# (the whole base64 file for a wrong type), "url" points at pydantic's docs.
-_DROPPED_ERROR_KEYS = ("input", "url")
-
-
-class GatewayError(Exception):
-    """A request that ends with ``status`` and ``message`` in PaddleX's error envelope."""
-
-    def __init__(self, status: int, message: str, log_id: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.log_id = log_id  # the request's, so that the log and the answer agree
-
-
-def new_log_id() -> str:
-    """PaddleX's logId: a random UUID4."""
-    return str(uuid.uuid4())
 
 
 def envelope(status: int, message: str, log_id: str | None = None) -> JSONResponse:
     """``{logId, errorCode, errorMsg}`` with errorCode = the HTTP status."""
-    body = {"logId": log_id or new_log_id(), "errorCode": status, "errorMsg": message}
-    return JSONResponse(body, status_code=status)
-
-
-def validation_message(errors: list[dict[str, Any]]) -> str:
-    """PaddleX's 422 errorMsg: the JSON-dumped pydantic error list (without echoed input)."""
-    cleaned = [
-        {key: value for key, value in error.items() if key not in _DROPPED_ERROR_KEYS}
-        for error in errors
-    ]
-    # ctx may hold exception objects: jsonable_encoder + default=str keep json.dumps total
-    return json.dumps(jsonable_encoder(cleaned), default=str, ensure_ascii=False)
+    return JSONResponse(error_body(status, message, log_id), status_code=status)
 
 
 async def _on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -68,7 +41,7 @@ async def _on_http_error(request: Request, exc: StarletteHTTPException) -> JSONR
     return envelope(status, str(exc.detail))
 
 
-async def _on_gateway_error(request: Request, exc: GatewayError) -> JSONResponse:
+async def _on_api_error(request: Request, exc: ApiError) -> JSONResponse:
     return envelope(exc.status, exc.message, exc.log_id)
 
 
@@ -82,5 +55,5 @@ def install_error_handlers(app: FastAPI) -> None:
     """Route FastAPI's own errors (422, 404, 405) and ours through PaddleX's envelope."""
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    app.add_exception_handler(GatewayError, _on_gateway_error)
+    app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(Exception, _on_unexpected_error)

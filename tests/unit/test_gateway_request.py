@@ -8,8 +8,8 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from seal_gateway.errors import GatewayError, validation_message
-from seal_gateway.files import (
+from seal_api.errors import ApiError, validation_message
+from seal_api.files import (
     FILE_TYPE_IMAGE,
     FILE_TYPE_PDF,
     decode_base64,
@@ -17,8 +17,8 @@ from seal_gateway.files import (
     is_url,
     resolve_file_type,
 )
-from seal_gateway.options import REQUEST_OPTION_FIELDS, options_json, pipeline_options, to_camel
-from seal_gateway.schemas import InferRequest
+from seal_api.options import REQUEST_OPTION_FIELDS, options_json, pipeline_options, to_camel
+from seal_api.schemas import InferRequest
 from seal_ocr.errors import InvalidOptionError
 from seal_ocr.params import EXTENSION_OPTION_NAMES, OPTION_NAMES, parse_options
 
@@ -144,10 +144,10 @@ def test_infer_file_type_from_url(url, expected):
 def test_resolve_file_type_follows_paddlex():
     assert resolve_file_type("anything", FILE_TYPE_PDF) == FILE_TYPE_PDF
     assert resolve_file_type("http://h/x.jpg", None) == FILE_TYPE_IMAGE
-    with pytest.raises(GatewayError, match="File type cannot be determined") as caught:
+    with pytest.raises(ApiError, match="File type cannot be determined") as caught:
         resolve_file_type(base64.b64encode(b"png").decode(), None)
     assert caught.value.status == 422
-    with pytest.raises(GatewayError, match="Unsupported file type"):
+    with pytest.raises(ApiError, match="Unsupported file type"):
         resolve_file_type("http://h/x.docx", None)
 
 
@@ -164,6 +164,6 @@ def test_decode_base64_tolerates_line_breaks_and_refuses_garbage():
     assert "\n" in wrapped
     assert decode_base64(wrapped) == data
     for garbage in ("abc", "aGk=#", "<html>"):
-        with pytest.raises(GatewayError, match="base64") as caught:
+        with pytest.raises(ApiError, match="base64") as caught:
             decode_base64(garbage)
         assert caught.value.status == 422

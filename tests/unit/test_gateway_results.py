@@ -8,9 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from seal_client.inputs import Page
-from seal_client.visualize import find_cjk_font
-from seal_gateway.results import (
+from seal_api.results import (
     fit_within,
     jpeg_base64,
     page_result,
@@ -18,6 +16,8 @@ from seal_gateway.results import (
     pruned_result,
     seed_texts,
 )
+from seal_client.inputs import Page
+from seal_client.visualize import find_cjk_font
 
 
 def _result(with_layout: bool = True) -> dict:

@@ -11,7 +11,7 @@ import yarl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from seal_gateway.fetch import (
+from seal_api.fetch import (
     PublicOnlyResolver,
     UrlRefusedError,
     check_resolved,
