@@ -10,6 +10,13 @@ IMAGE = "IMAGE"  # TYPE_STRING [1]: bytes of one encoded image file
 OPTIONS = "OPTIONS"  # TYPE_STRING [1], optional: UTF-8 JSON object of PaddleX predict options
 RESULT_JSON = "RESULT_JSON"  # TYPE_STRING [1]: UTF-8 JSON result (schemas/result.schema.json)
 
+# --- PaddleX's high-performance serving (HPS) protocol: model_repository/seal-recognition ---
+# Clients of PaddleX's HPS SDK send shape [1, 1] (max_batch_size >= 1, dims [1]); a thin Python
+# model that parses the request, splits PDFs and calls ENSEMBLE once per page (BLS)
+HPS_MODEL = "seal-recognition"
+HPS_INPUT = "input"  # TYPE_STRING [1]: the request JSON of POST /seal-recognition, UTF-8
+HPS_OUTPUT = "output"  # TYPE_STRING [1]: the response JSON {logId, errorCode, errorMsg, result}
+
 # --- Python steps, in ensemble order ---------------------------------------------------------
 DECODE_PAGE = "decode_page"
 FIND_SEALS = "find_seals"

@@ -41,6 +41,11 @@ class StepUnavailable(StepError):
     """A model call refused for load (``UNAVAILABLE``); reported as ``UNAVAILABLE``."""
 
 
+class StepRefused(StepError):
+    """A model call refused as invalid (``INVALID_ARG``); still INTERNAL for a pipeline step
+    (its own inputs were checked), but a caller of whole pages can blame the page."""
+
+
 class PipelineStep:
     """Base class of the ``TritonPythonModel`` of each Python step."""
 
@@ -138,8 +143,11 @@ class PipelineStep:
         response = await request.async_exec()
         if response.has_error():
             error = response.error()
-            unavailable = error.code() == pb.TritonError.UNAVAILABLE
-            raise (StepUnavailable if unavailable else StepError)(f"{model}: {error.message()}")
+            kinds = {
+                pb.TritonError.UNAVAILABLE: StepUnavailable,
+                pb.TritonError.INVALID_ARG: StepRefused,
+            }
+            raise kinds.get(error.code(), StepError)(f"{model}: {error.message()}")
         return {name: pb.get_output_tensor_by_name(response, name).as_numpy() for name in outputs}
 
     async def infer_items(

@@ -56,7 +56,38 @@ def test_config_parses_and_names_its_directory(path: Path):
 
 def test_repository_holds_exactly_the_known_models():
     found = {p.parent.name for p in MODEL_REPOSITORY.glob("*/config.pbtxt")}
-    assert found == {names.ENSEMBLE, *ONNX_ENTRIES, *PYTHON_STEPS}
+    assert found == {names.ENSEMBLE, *ONNX_ENTRIES, *PYTHON_STEPS, names.HPS_MODEL}
+
+
+def test_hps_model_speaks_paddlexs_protocol():
+    """``seal-recognition``: PaddleX HPS clients send ``input`` [1, 1] BYTES, read ``output``."""
+    from seal_api import ApiSettings
+
+    config = load(names.HPS_MODEL)
+    assert config.backend == "python"
+    assert config.max_batch_size >= 1  # [1, 1] is a batch of one element of dims [1]
+    assert [(t.name, t.data_type, list(t.dims)) for t in config.input] == [
+        (names.HPS_INPUT, mc.TYPE_STRING, [1])
+    ]
+    assert [(t.name, t.data_type, list(t.dims)) for t in config.output] == [
+        (names.HPS_OUTPUT, mc.TYPE_STRING, [1])
+    ]
+    # CPU on every host: the GPU container serves the same config (no configs/ variant)
+    assert config.instance_group
+    assert all(group.kind == mc.ModelInstanceGroup.KIND_CPU for group in config.instance_group)
+    assert not (MODEL_REPOSITORY / names.HPS_MODEL / "configs").exists()
+    policy = config.dynamic_batching.default_queue_policy
+    assert policy.max_queue_size > 0 and policy.default_timeout_microseconds > 0
+    # every parameter is one ApiSettings knows (a typo would fail the model's load)
+    parameters = {k: v.string_value for k, v in config.parameters.items()}
+    parameters.pop("font_path")
+    settings = ApiSettings.from_parameters(parameters)
+    assert settings == ApiSettings()  # the shipped values are PaddleX serving's / the gateway's
+    with pytest.raises(ValueError, match="max_pdf_page"):
+        ApiSettings.from_parameters({"max_pdf_page": "3"})
+    with pytest.raises(ValueError, match="allow_private_urls"):
+        ApiSettings.from_parameters({"allow_private_urls": "yes"})
+    assert ApiSettings.from_parameters({"max_pdf_pages": "0"}).max_pdf_pages is None
 
 
 def test_ensemble_public_contract():
