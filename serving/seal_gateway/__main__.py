@@ -31,6 +31,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="pages taken from the start of a PDF (PaddleX: 10); 0 = all",
     )
     parser.add_argument(
+        "--max-page-pixels",
+        type=int,
+        default=DEFAULTS.max_page_pixels,
+        help="largest page (image, or PDF page at 144 DPI), refused before decoding/rendering",
+    )
+    parser.add_argument(
         "--max-body-bytes",
         type=int,
         default=DEFAULTS.max_body_bytes,
@@ -67,6 +73,7 @@ def config_from_args(args: argparse.Namespace) -> GatewayConfig:
         triton_url=args.triton_url,
         protocol=args.protocol,
         max_pdf_pages=args.max_pdf_pages or None,
+        max_page_pixels=args.max_page_pixels,
         max_body_bytes=args.max_body_bytes,
         max_download_bytes=args.max_download_bytes,
         url_timeout_s=args.url_timeout,

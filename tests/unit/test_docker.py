@@ -89,6 +89,23 @@ def test_gpu_image_installs_the_steps_without_the_embedded_server():
     assert all("==" in r for r in requirements)
 
 
+def test_gpu_image_serves_the_hps_model():
+    """seal-recognition (mounted with the repository) imports seal_api, which the image installs
+    from serving/ (COPY + pip install .) with its dependencies (pypdfium2, aiohttp, pydantic)."""
+    assert (MODEL_REPOSITORY / names.HPS_MODEL / "1" / "model.py").exists()
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    assert "seal_api*" in project["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert (REPO_ROOT / "serving" / "seal_api" / "__init__.py").exists()
+    copies = [args for keyword, args in instructions(DOCKER / "Dockerfile") if keyword == "COPY"]
+    assert "serving serving" in copies
+    volumes = compose()["services"]["triton"]["volumes"]
+    assert any(volume.startswith("../model_repository:/models") for volume in volumes)
+    wanted = {"pypdfium2", "aiohttp", "fastapi"}  # fastapi brings the pinned pydantic
+    data = project["project"]
+    pins = data["dependencies"] + data["optional-dependencies"]["server"]
+    assert wanted <= {re.split(r"[\[=]", r)[0] for r in pins}
+
+
 def test_cpu_image_runs_the_embedded_launcher_on_all_interfaces():
     steps = instructions(DOCKER / "Dockerfile.cpu")
     [base] = [args for keyword, args in steps if keyword == "FROM"]
