@@ -1,10 +1,10 @@
 """Benchmark leg (c): the real PaddleX 3.7.2 ``seal_recognition`` pipeline, one image at a time.
 
 Runs inside ``.venv-paddlex`` (``parity/setup_paddlex.sh``) on the model folders of
-``parity/build_paddlex_models.py``, which link the very ONNX files the Triton repository serves
-(layout: the served file with its per-image padding removed, the same nodes and weights up to
-the export's own outputs), with ``engine="onnxruntime"`` and the doc preprocessor off; images are given as file paths
-(PaddleX reads and decodes them itself, as a user would). Nothing is captured or written per
+``parity/build_paddlex_models.py``, which link the very ONNX files the Triton repository
+serves (layout: the served file with its per-image padding removed, the same nodes and weights
+up to the export's own outputs), with ``engine="onnxruntime"`` and the doc preprocessor off;
+images are given as file paths (PaddleX reads and decodes them itself, as a user would). Nothing is captured or written per
 image: this is the plain ``predict`` loop. One warm-up image first (not timed). Writes JSON:
 ``{"per_image_seconds": {name: s}, "total_seconds", "create_seconds", "versions"}``::
 
