@@ -4,8 +4,9 @@ Runs inside ``.venv-paddlex`` (``parity/setup_paddlex.sh``) on the model folders
 ``parity/build_paddlex_models.py``, which link the very ONNX files the Triton repository
 serves (layout: the served file with its per-image padding removed, the same nodes and weights
 up to the export's own outputs), with ``engine="onnxruntime"`` and the doc preprocessor off;
-images are given as file paths (PaddleX reads and decodes them itself, as a user would). Nothing is captured or written per
-image: this is the plain ``predict`` loop. One warm-up image first (not timed). Writes JSON:
+images are given as file paths (PaddleX reads and decodes them itself, as a user would).
+Nothing is captured or written per image: this is the plain ``predict`` loop. One warm-up image
+first (not timed). Writes JSON:
 ``{"per_image_seconds": {name: s}, "total_seconds", "create_seconds", "versions"}``::
 
     .venv-paddlex/bin/python perf/bench_paddlex.py --out OUT.json [--no-layout] IMAGE...
