@@ -11,6 +11,12 @@ precision is bf16, which moves the seal polygons and texts away from PaddleX's. 
 model is therefore compiled with ``INFERENCE_PRECISION_HINT`` f32 unless the caller names another
 precision, and :func:`compile_openvino` checks that the compiled model reports what was asked.
 
+Exactness: FP32 on two engines is not bit-equal (different kernels; ~4e-6 on a text line of width
+320, ~1e-3 on one of width 3150), so where the top two probabilities of a CTC step are that close
+the two engines can pick different characters (1 line in 2520 of ``make parity``). A
+:class:`TieGuardedSession` runs OpenVINO and re-runs on ONNX Runtime, the engine PaddleX runs,
+exactly the items that have such a near-tie: their argmax decisions are then PaddleX's.
+
 An :class:`EngineSession` is ``run(output_names, feeds) -> [arrays]`` like ONNX Runtime's, so the
 Triton backends and :class:`seal_ocr.pipeline.SealRecognizer` call either engine the same way.
 The returned arrays are owned by the caller (OpenVINO's output tensors are copied out: the next
@@ -26,15 +32,36 @@ from typing import Protocol
 
 import numpy as np
 
+from seal_ocr import tensor_names as names
+
 ONNXRUNTIME = "onnxruntime"
 OPENVINO = "openvino"
 ENGINES = (ONNXRUNTIME, OPENVINO)
+
+# The engine of each ONNX entry in a profile; the CPU configs follow this table
+# (configs/cpu.pbtxt: "openvino", configs/cpu_onnxruntime.pbtxt: "onnxruntime"; test_configs).
+# Layout stays on ONNX Runtime in the OpenVINO profile: OpenVINO moved a box coordinate across an
+# integer and so one seal crop by a pixel (1 page in 260 of `make parity`), for ~20 ms a page.
+PROFILES = {
+    ONNXRUNTIME: dict.fromkeys(
+        (names.LAYOUT_MODEL, names.SEAL_DET_MODEL, names.TEXT_REC_MODEL), ONNXRUNTIME
+    ),
+    OPENVINO: {
+        names.LAYOUT_MODEL: ONNXRUNTIME,
+        names.SEAL_DET_MODEL: OPENVINO,
+        names.TEXT_REC_MODEL: OPENVINO,  # near-ties re-run on ONNX Runtime (TieGuardedSession)
+    },
+}
 
 # OpenVINO settings, named as the parameters of Triton's own openvino backend (config.pbtxt
 # `parameters`), plus INFERENCE_PRECISION_HINT, which that backend does not read
 PERFORMANCE_HINTS = ("LATENCY", "THROUGHPUT", "CUMULATIVE_THROUGHPUT")
 PRECISIONS = ("f32", "bf16", "f16")
 FULL_PRECISION = "f32"
+# items of a softmax output whose top two values are closer than this on any row are re-run on
+# ONNX Runtime (TieGuardedSession): 4x the largest OpenVINO - ORT difference seen on a text line
+# (1.0e-3 at width 3150), so a decision that can differ between the engines is always re-run
+DEFAULT_TIE_MARGIN = 4e-3
 
 
 class EngineSession(Protocol):
@@ -158,8 +185,55 @@ class OnnxRuntimeSession:
         return self.session.run(list(output_names), dict(feeds), self.run_options)
 
 
-def open_session(path: Path | str, engine: str, threads: int = 1) -> EngineSession:
-    """A session of one ONNX file for in-process use: ``threads`` intra-op threads, FP32."""
+def near_ties(probs: np.ndarray, margin: float) -> np.ndarray:
+    """(N,) bool: items of ``probs`` (N, ..., C) with a row (last axis) whose two largest values
+    are closer than ``margin`` (an argmax another FP32 engine could decide differently)."""
+    winners = probs.argmax(axis=-1)[..., None]
+    first = np.take_along_axis(probs, winners, axis=-1)
+    rest = probs.copy()
+    np.put_along_axis(rest, winners, -np.inf, axis=-1)
+    gaps = first[..., 0] - rest.max(axis=-1)
+    return (gaps < margin).reshape(len(probs), -1).any(axis=1)
+
+
+class TieGuardedSession:
+    """:class:`EngineSession` that runs ``fast`` and re-runs on ``reference`` the items whose
+    ``guarded_output`` (a softmax, ``near_ties``) has a near-tie; their outputs are then the
+    reference's. ``reruns`` counts the items re-run."""
+
+    def __init__(
+        self,
+        fast: EngineSession,
+        reference: EngineSession,
+        guarded_output: str,
+        margin: float = DEFAULT_TIE_MARGIN,
+    ) -> None:
+        self.fast, self.reference = fast, reference
+        self.guarded_output, self.margin = guarded_output, margin
+        self.reruns = 0
+
+    def run(self, output_names: Sequence[str], feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        outputs = self.fast.run(output_names, feeds)
+        if self.guarded_output not in output_names:
+            return outputs
+        flagged = np.flatnonzero(
+            near_ties(outputs[list(output_names).index(self.guarded_output)], self.margin)
+        )
+        if len(flagged):
+            again = self.reference.run(output_names, {k: v[flagged] for k, v in feeds.items()})
+            for output, exact in zip(outputs, again, strict=True):
+                output[flagged] = exact
+            self.reruns += len(flagged)
+        return outputs
+
+
+def open_session(
+    path: Path | str, engine: str, threads: int = 1, memory_arena: bool = True
+) -> EngineSession:
+    """A session of one ONNX file for in-process use: ``threads`` intra-op threads, FP32.
+
+    ``memory_arena`` False: ONNX Runtime allocates from malloc instead of its arena, which keeps
+    the largest block it ever grew (for a rarely used session, such as a tie guard's reference)."""
     if engine == OPENVINO:
         return OpenVinoSession(compile_openvino(path, OpenVinoSettings(threads=threads)))
     if engine == ONNXRUNTIME:
@@ -168,6 +242,7 @@ def open_session(path: Path | str, engine: str, threads: int = 1) -> EngineSessi
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        options.enable_cpu_mem_arena = memory_arena
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         return OnnxRuntimeSession(session)
     raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")

@@ -186,17 +186,21 @@ class SealRecognizer:
     def from_model_repository(
         cls, repository: Path, threads: int = 1, engine: str = engines.ONNXRUNTIME
     ) -> SealRecognizer:
-        """Sessions of ``engine`` (seal_ocr.engines: onnxruntime or openvino, FP32) with
-        ``threads`` intra-op threads over the same ``<entry>/1/model.onnx`` files Triton serves."""
+        """Sessions of the ``engine`` profile (seal_ocr.engines.PROFILES: the served CPU configs'
+        engine per entry, FP32) with ``threads`` intra-op threads over the same
+        ``<entry>/1/model.onnx`` files Triton serves."""
+        profile = engines.PROFILES[engine]
 
-        def session(name: str) -> engines.EngineSession:
-            return engines.open_session(
-                Path(repository) / name / "1" / "model.onnx", engine, threads
-            )
+        def session(name: str, entry_engine: str | None = None) -> engines.EngineSession:
+            path = Path(repository) / name / "1" / "model.onnx"
+            return engines.open_session(path, entry_engine or profile[name], threads)
 
         layout_s = session(tensor_names.LAYOUT_MODEL)
         det_s = session(tensor_names.SEAL_DET_MODEL)
         rec_s = session(tensor_names.TEXT_REC_MODEL)
+        if profile[tensor_names.TEXT_REC_MODEL] == engines.OPENVINO:  # as the served text_rec
+            reference = session(tensor_names.TEXT_REC_MODEL, engines.ONNXRUNTIME)
+            rec_s = engines.TieGuardedSession(rec_s, reference, tensor_names.TEXT_REC_PROB)
         names = tensor_names
 
         def run_layout(image, scale):

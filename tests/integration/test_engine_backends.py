@@ -24,9 +24,13 @@ def loaded_lines(model: str) -> list[str]:
     return [line for line in LOG_PATH.read_text().splitlines() if f'"{model}: loaded ' in line]
 
 
+def test_layout_runs_onnxruntime_in_the_default_profile(triton_server):
+    lines = loaded_lines(names.LAYOUT_MODEL)
+    assert lines and all("with onnxruntime " in line for line in lines)
+
+
 @pytest.mark.parametrize(
-    ("entry", "threads"),
-    [(names.LAYOUT_MODEL, 2), (names.SEAL_DET_MODEL, 2), (names.TEXT_REC_MODEL, 1)],
+    ("entry", "threads"), [(names.SEAL_DET_MODEL, 2), (names.TEXT_REC_MODEL, 1)]
 )
 def test_shipped_entries_run_openvino_fp32_with_their_threads(triton_server, entry, threads):
     lines = loaded_lines(entry)

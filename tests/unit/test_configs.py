@@ -155,9 +155,13 @@ ALL_VARIANTS = ["config.pbtxt", *CPU_VARIANTS]
 
 @pytest.mark.parametrize("entry", ONNX_ENTRIES)
 def test_onnx_entry_gpu_and_cpu_configs(entry):
+    from seal_ocr.engines import PROFILES
+
     gpu, cpu, cpu_ort = (load(entry, variant) for variant in ALL_VARIANTS)
-    # GPU: Triton's ONNX Runtime backend (TensorRT); CPU: OpenVINO by default, ORT selectable
-    assert (gpu.backend, cpu.backend, cpu_ort.backend) == ("onnxruntime", "openvino", "onnxruntime")
+    # GPU: Triton's ONNX Runtime backend (TensorRT); CPU: the engine profiles of seal_ocr.engines
+    assert gpu.backend == "onnxruntime"
+    assert cpu.backend == PROFILES["openvino"][entry]
+    assert cpu_ort.backend == PROFILES["onnxruntime"][entry] == "onnxruntime"
     for config in (gpu, cpu, cpu_ort):
         assert config.default_model_filename == "model.onnx"
         assert [t.name for t in gpu.input] == [t.name for t in config.input]
@@ -168,7 +172,10 @@ def test_onnx_entry_gpu_and_cpu_configs(entry):
         assert all(g.count >= 1 for g in config.instance_group)  # defaults differ by backend
 
 
-@pytest.mark.parametrize("entry", ONNX_ENTRIES)
+OPENVINO_ENTRIES = [e for e in ONNX_ENTRIES if load(e, "configs/cpu.pbtxt").backend == "openvino"]
+
+
+@pytest.mark.parametrize("entry", OPENVINO_ENTRIES)
 def test_openvino_configs_run_fp32_and_name_tritons_parameters(entry):
     from seal_ocr.engines import OpenVinoSettings
 
@@ -178,10 +185,24 @@ def test_openvino_configs_run_fp32_and_name_tritons_parameters(entry):
     settings = OpenVinoSettings.from_parameters(parameters)  # every value valid
     assert settings.threads >= 1 and settings.streams >= 1
     tritons_own = {"INFERENCE_NUM_THREADS", "NUM_STREAMS", "PERFORMANCE_HINT"}
-    ours = {"INFERENCE_PRECISION_HINT", "memory_release_interval_ms"}
+    ours = {
+        "INFERENCE_PRECISION_HINT",
+        "memory_release_interval_ms",
+        "reference_tie_output",
+        "reference_tie_margin",
+    }
     assert set(parameters) <= tritons_own | ours, set(parameters) - tritons_own - ours
     # memory grown for a large input goes back before the soak reads RSS after the drain
     assert 0 < int(parameters["memory_release_interval_ms"]) / 1000 < SETTLE_S
+
+
+def test_text_rec_near_ties_are_decided_by_onnx_runtime_as_in_process():
+    from seal_ocr.engines import DEFAULT_TIE_MARGIN
+
+    parameters = load(names.TEXT_REC_MODEL, "configs/cpu.pbtxt").parameters
+    assert parameters["reference_tie_output"].string_value == names.TEXT_REC_PROB
+    # the served margin is the in-process one (SealRecognizer's OpenVINO profile)
+    assert float(parameters["reference_tie_margin"].string_value) == DEFAULT_TIE_MARGIN
 
 
 @pytest.mark.parametrize("variant", ALL_VARIANTS)
@@ -348,11 +369,19 @@ def test_rec_tensorrt_profile_covers_every_request_the_step_can_send():
     assert chunk <= high[0]
 
 
-@pytest.mark.parametrize("entry", ONNX_ENTRIES)
-def test_cpu_arena_gives_memory_back(entry):
+ORT_CPU_CONFIGS = [
+    (entry, variant)
+    for entry in ONNX_ENTRIES
+    for variant in CPU_VARIANTS
+    if load(entry, variant).backend == "onnxruntime"
+]
+
+
+@pytest.mark.parametrize(("entry", "variant"), ORT_CPU_CONFIGS)
+def test_cpu_arena_gives_memory_back(entry, variant):
     # an ORT CPU arena keeps the largest block a run ever grew; entries whose input shapes vary
     # must either shrink it after each run or not use it (30-minute soak, docs/robustness.md)
-    parameters = load(entry, "configs/cpu_onnxruntime.pbtxt").parameters
+    parameters = load(entry, variant).parameters
 
     def value(key: str, default: str) -> str:
         return parameters[key].string_value if key in parameters else default

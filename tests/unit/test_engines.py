@@ -102,3 +102,46 @@ def test_openvino_fp32_equals_onnxruntime_within_1e4(entry, inputs, output):
 def test_unknown_engine_is_refused():
     with pytest.raises(ValueError, match="engine must be one of onnxruntime, openvino"):
         engines.open_session(model_path(names.TEXT_REC_MODEL), "tensorflow")
+
+
+def test_near_ties_flag_items_whose_top_two_are_closer_than_the_margin():
+    probs = np.zeros((3, 2, 4), np.float32)
+    probs[:, :, 0] = 0.9  # clear winner everywhere ...
+    probs[1, 1, :2] = [0.40, 0.399]  # ... except item 1, step 1: a near-tie
+    probs[2, 0, :2] = [0.40, 0.39]  # item 2: 0.01 apart
+    assert engines.near_ties(probs, 4e-3).tolist() == [False, True, False]
+    assert engines.near_ties(probs, 0.02).tolist() == [False, True, True]
+
+
+@pytest.mark.parametrize(("margin", "expected_reruns"), [(1.0, 3), (1e-12, 0)])
+def test_tie_guard_takes_flagged_items_from_the_reference(margin, expected_reruns):
+    # fast = OpenVINO, reference = ONNX Runtime on the real text_rec model: with a margin of 1
+    # every item is re-run (output exactly ORT's); with ~0 none is (output exactly OpenVINO's)
+    path = model_path(names.TEXT_REC_MODEL)
+    fast = engines.open_session(path, engines.OPENVINO, threads=1)
+    reference = engines.open_session(path, engines.ONNXRUNTIME, threads=1)
+    guarded = engines.TieGuardedSession(fast, reference, names.TEXT_REC_PROB, margin)
+    feeds = {
+        names.TEXT_REC_IMAGE: np.random.default_rng(5)
+        .uniform(-1, 1, (3, 3, 48, 320))
+        .astype(np.float32)
+    }
+    out = guarded.run([names.TEXT_REC_PROB], feeds)[0]
+    source = reference if expected_reruns else fast
+    np.testing.assert_array_equal(out, source.run([names.TEXT_REC_PROB], feeds)[0])
+    assert guarded.reruns == expected_reruns
+
+
+def test_openvino_profile_keeps_layout_on_onnxruntime_and_guards_text_rec():
+    from seal_ocr.pipeline import SealRecognizer
+
+    profile = engines.PROFILES[engines.OPENVINO]
+    assert profile[names.LAYOUT_MODEL] == engines.ONNXRUNTIME
+    assert profile[names.SEAL_DET_MODEL] == profile[names.TEXT_REC_MODEL] == engines.OPENVINO
+    recognizer = SealRecognizer.from_model_repository(MODEL_REPOSITORY, engine=engines.OPENVINO)
+    guard = next(
+        cell.cell_contents
+        for cell in recognizer.run_rec.__closure__
+        if isinstance(cell.cell_contents, engines.TieGuardedSession)
+    )
+    assert guard.margin == engines.DEFAULT_TIE_MARGIN

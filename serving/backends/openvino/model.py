@@ -7,8 +7,11 @@ backend does not read: ``INFERENCE_PRECISION_HINT`` (default and shipped: f32). 
 on a CPU with native bfloat16 is bf16, and bf16 changes the seals' polygons and texts, so the
 model is always compiled with an explicit precision (seal_ocr.engines). Ours too:
 ``memory_release_interval_ms`` (0 = never): OpenVINO's buffers grown for a large input are given
-back every that many milliseconds after real runs. A bad value is refused at load with the
-parameter's name. Config checks and dynamic batching: ``seal_triton.entry_backend``.
+back every that many milliseconds after real runs; ``reference_tie_output`` (a softmax output)
+and ``reference_tie_margin``: items whose top two values on a row of that output are closer than
+the margin are run again on ONNX Runtime (``seal_ocr.engines.TieGuardedSession``). A bad value
+is refused at load with the parameter's name. Config checks and dynamic batching:
+``seal_triton.entry_backend``.
 """
 
 from pathlib import Path
@@ -16,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import openvino as ov
 
+from seal_ocr import engines
 from seal_ocr.engines import OpenVinoSession, OpenVinoSettings, compile_openvino, describe_openvino
 from seal_triton.entry_backend import OnnxEntryModel, PeriodicRelease, release_interval_s
 
@@ -31,9 +35,24 @@ class TritonPythonModel(OnnxEntryModel):
         # when no run is in progress, every interval after real runs
         interval_s = release_interval_s(self.parameters, "memory_release_interval_ms")
         self.periodic = PeriodicRelease(interval_s, self.session.compiled.release_memory)
+        self.runner: engines.EngineSession = self.session
+        guarded = self.parameters.get("reference_tie_output", "")
+        if guarded:
+            # items with a near-tie in this softmax output are re-run on ONNX Runtime, the
+            # engine PaddleX runs, so their argmax decisions are PaddleX's (seal_ocr.engines)
+            margin = float(self.parameters.get("reference_tie_margin", engines.DEFAULT_TIE_MARGIN))
+            if not 0 < margin < 1:
+                raise ValueError(f"reference_tie_margin must be in (0, 1), not {margin}")
+            if guarded not in self.output_names:
+                raise ValueError(f"reference_tie_output {guarded!r} is not an output of the config")
+            # re-runs are rare (~5 % of lines): no ORT arena to keep their largest block
+            threads = max(settings.threads, 1)
+            reference = engines.open_session(path, engines.ONNXRUNTIME, threads, memory_arena=False)
+            self.runner = engines.TieGuardedSession(self.session, reference, guarded, margin)
+        guard = f"; near-ties in {guarded} (< {margin:g}) re-run on onnxruntime" if guarded else ""
         self.logger.log_info(
             f"{self.model_name}: loaded {path} with openvino {ov.get_version()} "
-            f"({describe_openvino(self.session.compiled)})"
+            f"({describe_openvino(self.session.compiled)}{guard})"
         )
         compiled = self.session.compiled
         # a port may carry several tensor names; the config may use any of them
@@ -44,7 +63,7 @@ class TritonPythonModel(OnnxEntryModel):
     def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
         with self.periodic.lock:
             self.periodic.mark_used()
-            return self.session.run(self.output_names, inputs)
+            return self.runner.run(self.output_names, inputs)
 
     def finalize(self) -> None:
         self.periodic.stop()
