@@ -40,20 +40,25 @@ def unpack_polys(
     return per_seal
 
 
-def plan_batches(shapes: Sequence[tuple[int, ...]], max_batch_size: int) -> list[list[int]]:
+def plan_batches(
+    shapes: Sequence[tuple[int, ...]], max_batch_size: int, spread: int = 1
+) -> list[list[int]]:
     """Group item indices by identical shape, in chunks of at most ``max_batch_size``.
 
     Only equal shapes are stacked, so each item sees exactly the input it would see alone
     (no extra padding: PaddleX runs seal det and rec with batch size 1). Groups keep first-seen
-    order; indices inside a group keep input order.
+    order; indices inside a group keep input order. ``spread``: a group is cut into at least
+    that many chunks (as far as it has items), so that as many model instances can share it: on
+    a CPU a larger batch is no cheaper per item, and one instance alone would leave the others
+    idle (a page whose 17 lines have one width).
     """
-    if max_batch_size < 1:
-        raise ValueError("max_batch_size must be >= 1")
+    if max_batch_size < 1 or spread < 1:
+        raise ValueError("max_batch_size and spread must be >= 1")
     groups: dict[tuple[int, ...], list[int]] = {}
     for index, shape in enumerate(shapes):
         groups.setdefault(tuple(shape), []).append(index)
-    return [
-        members[start : start + max_batch_size]
-        for members in groups.values()
-        for start in range(0, len(members), max_batch_size)
-    ]
+    plan = []
+    for members in groups.values():
+        size = min(max_batch_size, -(-len(members) // spread))
+        plan += [members[start : start + size] for start in range(0, len(members), size)]
+    return plan

@@ -151,15 +151,22 @@ class PipelineStep:
         return {name: pb.get_output_tensor_by_name(response, name).as_numpy() for name in outputs}
 
     async def infer_items(
-        self, model: str, input_name: str, output_name: str, items: list[np.ndarray], max_batch: int
+        self,
+        model: str,
+        input_name: str,
+        output_name: str,
+        items: list[np.ndarray],
+        max_batch: int,
+        spread: int = 1,
     ) -> list[np.ndarray]:
         """Run ``model`` on independent items (each without batch axis); one output per item.
 
         Items of equal shape are stacked into chunks of at most ``max_batch`` (the model's
-        max_batch_size: Triton rejects larger requests), all chunks in flight together; the
-        dynamic batcher may merge them with other requests' chunks. No items, no call.
+        max_batch_size: Triton rejects larger requests), each shape's items over at least
+        ``spread`` chunks (the model's instances: ``plan_batches``), all chunks in flight together;
+        the dynamic batcher may merge them with other requests' chunks. No items, no call.
         """
-        plan = plan_batches([item.shape for item in items], max_batch)
+        plan = plan_batches([item.shape for item in items], max_batch, spread)
 
         def batch(group: list[int]) -> np.ndarray:
             # a group of one is a view with a batch axis, not a copy (det inputs are large)

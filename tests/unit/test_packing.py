@@ -52,3 +52,13 @@ def test_plan_edge_cases():
     assert plan_batches([(1,)] * 3, 1) == [[0], [1], [2]]
     with pytest.raises(ValueError):
         plan_batches([(1,)], 0)
+
+
+def test_plan_spreads_each_shape_over_at_least_spread_chunks():
+    shapes = [(3, 48, 320)] * 17 + [(3, 48, 480)]
+    plan = plan_batches(shapes, 16, spread=2)
+    assert plan == [list(range(9)), list(range(9, 17)), [17]]  # 9 + 8, not 16 + 1
+    assert plan_batches(shapes, 4, spread=2) == plan_batches(shapes, 4)  # max_batch binds first
+    assert plan_batches([(1,)] * 3, 16, spread=8) == [[0], [1], [2]]  # no empty chunks
+    with pytest.raises(ValueError):
+        plan_batches(shapes, 16, spread=0)

@@ -17,6 +17,7 @@ from seal_triton.step import PipelineStep
 class TritonPythonModel(PipelineStep):
     def setup(self) -> None:
         self.max_batch = int(self.parameter("text_rec_max_batch_size"))
+        self.spread = int(self.parameter("text_rec_spread", "1"))
         characters = self.repository_root / self.parameter("characters", names.CHARACTERS_FILE)
         self.decoder = rec.CTCDecoder(rec.load_characters(characters))
 
@@ -35,6 +36,7 @@ class TritonPythonModel(PipelineStep):
             names.TEXT_REC_PROB,
             pipeline.rec_inputs(lines),
             self.max_batch,
+            self.spread,
         )
         texts, scores = pipeline.texts_from_rec(probs, self.decoder)
         return {
