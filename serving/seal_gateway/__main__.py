@@ -8,6 +8,7 @@ import sys
 
 import uvicorn
 
+from seal_api import ApiSettings
 from seal_gateway.app import build_app
 from seal_gateway.config import MIB, GatewayConfig
 
@@ -27,28 +28,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--max-pdf-pages",
         type=int,
-        default=DEFAULTS.max_pdf_pages,
+        default=DEFAULTS.api.max_pdf_pages,
         help="pages taken from the start of a PDF (PaddleX: 10); 0 = all",
     )
     parser.add_argument(
         "--max-page-pixels",
         type=int,
-        default=DEFAULTS.max_page_pixels,
+        default=DEFAULTS.api.max_page_pixels,
         help="largest page (image, or PDF page at 144 DPI), refused before decoding/rendering",
     )
     parser.add_argument(
         "--max-body-bytes",
         type=int,
-        default=DEFAULTS.max_body_bytes,
-        help=f"request body cap, 413 above it (default {DEFAULTS.max_body_bytes // MIB} MiB)",
+        default=DEFAULTS.api.max_request_bytes,
+        help=f"body cap, 413 above it (default {DEFAULTS.api.max_request_bytes // MIB} MiB)",
     )
     parser.add_argument(
         "--max-download-bytes",
         type=int,
-        default=DEFAULTS.max_download_bytes,
+        default=DEFAULTS.api.max_download_bytes,
         help="size cap of a URL input",
     )
-    parser.add_argument("--url-timeout", type=float, default=DEFAULTS.url_timeout_s, help="s")
+    parser.add_argument("--url-timeout", type=float, default=DEFAULTS.api.url_timeout_s, help="s")
     parser.add_argument(
         "--allow-private-urls",
         action="store_true",
@@ -72,13 +73,15 @@ def config_from_args(args: argparse.Namespace) -> GatewayConfig:
     return GatewayConfig(
         triton_url=args.triton_url,
         protocol=args.protocol,
-        max_pdf_pages=args.max_pdf_pages or None,
-        max_page_pixels=args.max_page_pixels,
-        max_body_bytes=args.max_body_bytes,
-        max_download_bytes=args.max_download_bytes,
-        url_timeout_s=args.url_timeout,
-        allow_private_urls=args.allow_private_urls,
-        visualize=not args.no_visualize,
+        api=ApiSettings(
+            max_pdf_pages=args.max_pdf_pages or None,
+            max_page_pixels=args.max_page_pixels,
+            max_request_bytes=args.max_body_bytes,
+            max_download_bytes=args.max_download_bytes,
+            url_timeout_s=args.url_timeout,
+            allow_private_urls=args.allow_private_urls,
+            visualize=not args.no_visualize,
+        ),
         max_in_flight=args.max_in_flight,
         font_path=args.font_path,
     )

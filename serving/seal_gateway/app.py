@@ -100,7 +100,7 @@ def build_app(config: GatewayConfig) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.triton_pool = ThreadPoolExecutor(config.max_in_flight, thread_name_prefix="triton")
-        state.http = make_session(config.allow_private_urls)
+        state.http = make_session(config.api.allow_private_urls)
         try:
             yield
         finally:
@@ -115,7 +115,7 @@ def build_app(config: GatewayConfig) -> FastAPI:
     )
     app.state.gateway = state
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=config.api.max_request_bytes)
 
     @app.get("/health", operation_id="checkHealth", response_model=NoResultResponse)
     async def health() -> dict[str, Any]:
@@ -135,7 +135,7 @@ def build_app(config: GatewayConfig) -> FastAPI:
         try:
             result = await recognize(
                 request,
-                config.api_settings,
+                config.api,
                 state.infer_pages,
                 font=state.font,
                 session=state.http,

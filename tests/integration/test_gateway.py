@@ -38,6 +38,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from seal_api import ApiSettings
 from seal_client import SealClient
 from seal_client.visualize import find_cjk_font
 from seal_gateway import GatewayConfig, build_app
@@ -161,9 +162,7 @@ def open_gateway(triton_server) -> Iterator[str]:
     config = GatewayConfig(
         triton_url=triton_server.http_url,
         protocol="http",
-        allow_private_urls=True,
-        max_pdf_pages=2,
-        max_body_bytes=2**20,
+        api=ApiSettings(allow_private_urls=True, max_pdf_pages=2, max_request_bytes=2**20),
     )
     with in_process_gateway(config) as url:
         yield url
