@@ -55,6 +55,7 @@ from tools.robustness import LoadDriver, Mix, Sample, percentile
 PADDLEX_PYTHON = REPO_ROOT / ".venv-paddlex" / "bin" / "python"
 
 
+SETTLE_S = 10.0
 ENGINE_LABELS = {"onnxruntime": "ONNX Runtime", "openvino": "OpenVINO FP32 profile"}
 
 
@@ -182,6 +183,10 @@ def run(args: argparse.Namespace) -> int:
             # every leg once per round, one after the other: a shared box's noise (+-30 % over
             # minutes here) then hits all legs alike, and the best round of each is compared
             rows: list[dict[str, Any]] = []
+            if number > 1:
+                # the server gives its grown memory back ~2 s after the last level's runs
+                # (gigabytes unmapped): the in-process legs must not share the cores with that
+                time.sleep(SETTLE_S)
             for engine in ENGINE_LABELS:
                 rows.append(leg_in_process(images, args.threads, engine))
                 print(f"round {number}: {line(rows[-1])}", flush=True)
