@@ -1,8 +1,7 @@
 """Typed errors of the processing library.
 
-The Triton adapters map :class:`InvalidInputError` to ``INVALID_ARG`` and :class:`ServerBusyError`
-to ``UNAVAILABLE`` for the offending request only; any other exception is an internal error of
-that request.
+The Triton adapters map :class:`InvalidInputError` to ``INVALID_ARG`` for the offending request
+only; any other exception is an internal error of that request.
 """
 
 
@@ -20,8 +19,3 @@ class InvalidImageError(InvalidInputError):
 
 class InvalidOptionError(InvalidInputError):
     """A per-request option has an unknown name, a wrong type or an out-of-range value."""
-
-
-class ServerBusyError(SealOCRError):
-    """The pipeline already holds as many requests as it may (admission control); the request is
-    refused before any work with ``UNAVAILABLE`` and may be retried later."""

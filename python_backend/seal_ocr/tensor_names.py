@@ -34,7 +34,7 @@ POLY_LENGTHS = "POLY_LENGTHS"  # INT32 [L]: vertices per polygon
 POLY_SEAL_INDEX = "POLY_SEAL_INDEX"  # INT32 [L]: seal (row of SEAL_BOXES) of each polygon
 LINE_TEXTS = "LINE_TEXTS"  # TYPE_STRING [L]: recognised text of each polygon (UTF-8)
 LINE_SCORES = "LINE_SCORES"  # FP32 [L]: CTC score of each polygon
-# TYPE_STRING [1]: the request's admission lease (seal_ocr.admission), "" when there is no cap;
+# TYPE_STRING [1]: the request's admission lease (seal_triton.admission), "" when there is no cap;
 # every step after decode_page gets it so that whichever step fails the request gives it back
 ADMISSION_TICKET = "ADMISSION_TICKET"
 

@@ -25,7 +25,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seal_ocr.admission import MAX_IN_FLIGHT_ENV, default_state_path
+from seal_triton.admission import MAX_IN_FLIGHT_ENV, default_state_path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MODEL_REPOSITORY = REPO_ROOT / "model_repository"
@@ -131,7 +131,7 @@ class ServerConfig:
     admin_header: str = "triton-admin-key"
     admin_key: str = field(default_factory=lambda: secrets.token_hex(16), repr=False)
     # admission control: requests in the pipeline at once (None = decode_page's config, 0 = no
-    # cap, e.g. to measure raw capacity past saturation); see seal_ocr/admission.py
+    # cap, e.g. to measure raw capacity past saturation); see seal_triton/admission.py
     max_in_flight: int | None = None
     extra_args: list[str] = field(default_factory=list)
 

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from seal_ocr import tensor_names as names
-from seal_ocr.admission import AdmissionGate, default_state_path
-from seal_ocr.errors import InvalidInputError, ServerBusyError
+from seal_ocr.errors import InvalidInputError
 from seal_ocr.packing import plan_batches
+from seal_triton.admission import AdmissionGate, ServerBusyError, default_state_path
 
 
 def _pb():

@@ -18,7 +18,7 @@ import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
 from seal_ocr import tensor_names as names
-from seal_ocr.admission import AdmissionGate, default_state_path
+from seal_triton.admission import AdmissionGate, default_state_path
 from seal_triton.launcher import ServerConfig, TritonServer
 from tests.conftest import REPO_ROOT
 

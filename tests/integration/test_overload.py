@@ -3,7 +3,7 @@
 The server runs a copy of the shipped repository whose Python steps queue at most 2 requests
 (decode_page's queue is the backlog: 64 shipped, which would take minutes to overflow here);
 everything else is as shipped. Admission control (decode_page's ``max_in_flight``,
-seal_ocr/admission.py) keeps ``max_in_flight`` requests in the pipeline; the next ones wait, and
+seal_triton/admission.py) keeps ``max_in_flight`` requests in the pipeline; the next ones wait, and
 past the backlog they are refused with UNAVAILABLE. Asserted: the work past the backlog is
 refused (never an error), accepted p95 within the bound of cap + backlog, the server drains and
 serves normally once the load drops.

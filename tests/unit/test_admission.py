@@ -1,4 +1,4 @@
-"""The admission gate (seal_ocr.admission) and the supervisor's pure parts."""
+"""The admission gate (seal_triton.admission) and the supervisor's pure parts."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from seal_ocr.admission import MAX_IN_FLIGHT_ENV, AdmissionGate, capacity_from
-from seal_ocr.errors import ServerBusyError
+from seal_triton.admission import (
+    MAX_IN_FLIGHT_ENV,
+    AdmissionGate,
+    ServerBusyError,
+    capacity_from,
+)
 from seal_triton.supervisor import RestartBudget, missing_stubs
 
 

@@ -39,7 +39,7 @@ LOCAL_HOST = "127.0.0.1"
 # Triton's own words for refused work (UNAVAILABLE): queue full / queue timeout.
 QUEUE_FULL = "Exceeds maximum queue size"
 QUEUE_TIMEOUT = "Request timeout expired"
-# decode_page's admission control (seal_ocr/admission.py): no slot came free in time
+# decode_page's admission control (seal_triton/admission.py): no slot came free in time
 SERVER_BUSY = "server busy"
 
 

@@ -2,7 +2,7 @@
 
 IMAGE (bytes of one image file) + OPTIONS (optional JSON) -> PAGE (H, W, 3) uint8 BGR,
 PIPELINE_OPTIONS (validated JSON with every default filled in) and ADMISSION_TICKET (the
-request's lease, see seal_ocr.admission). Bad bytes or options: INVALID_ARG. While
+request's lease, see seal_triton.admission). Bad bytes or options: INVALID_ARG. While
 max_in_flight requests are in the pipeline the next one waits, undecoded, for a lease (up to
 admission_wait_s, then UNAVAILABLE), and the ones behind it wait in this step's Triton queue.
 """
@@ -10,10 +10,10 @@ admission_wait_s, then UNAVAILABLE), and the ones behind it wait in this step's 
 import numpy as np
 
 from seal_ocr import tensor_names as names
-from seal_ocr.admission import AdmissionGate, capacity_from, default_state_path
 from seal_ocr.errors import InvalidImageError
 from seal_ocr.image_io import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image
 from seal_ocr.params import parse_options_json
+from seal_triton.admission import AdmissionGate, capacity_from, default_state_path
 from seal_triton.step import PipelineStep
 
 

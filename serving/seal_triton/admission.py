@@ -30,11 +30,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seal_ocr.errors import ServerBusyError
-
 # the environment overrides the model config, so one repository serves both a capped production
 # server and an uncapped capacity measurement (perf_analyzer sweeps past saturation on purpose)
 MAX_IN_FLIGHT_ENV = "SEAL_MAX_IN_FLIGHT"
+
+
+class ServerBusyError(Exception):
+    """The pipeline already holds as many requests as it may; the request is refused before any
+    work with ``UNAVAILABLE`` and may be retried later (:class:`seal_triton.step.PipelineStep`)."""
 
 
 def default_state_path(server_pid: int | None = None) -> Path:
