@@ -88,12 +88,6 @@ class Page:
             base = f"image_{self.input_index}"
         return base if self.page_index is None else f"{base}_{self.page_index}"
 
-    @property
-    def label(self) -> str:
-        """Human-readable name of the page for messages: ``scan.pdf page 3``, ``<input #0>``."""
-        base = self.input_path or f"<input #{self.input_index}>"
-        return base if self.page_index is None else f"{base} page {self.page_index + 1}"
-
 
 def is_pdf(data: bytes) -> bool:
     """True when ``data`` starts with the ``%PDF-`` header.

@@ -8,7 +8,7 @@ Each model instance runs in its own ``triton_python_backend_stub`` process, a ch
 
 so the model is the folder two levels above argv[1] and the instance name is argv[8]. The ONNX
 entries (``layout``, ``seal_det``, ``text_rec``) are stubs too: they run our Python-based
-``onnxruntime`` backend.
+``onnxruntime`` or ``openvino`` backend.
 """
 
 from __future__ import annotations
@@ -42,37 +42,6 @@ def _stub_identity(cmdline: list[str]) -> tuple[str, str] | None:
     model = Path(cmdline[1]).parent.parent.name
     instance = cmdline[8] if len(cmdline) > 8 else model
     return model, instance
-
-
-def find_server(
-    pid: int | None = None, grpc_port: int | None = None, http_port: int | None = None
-) -> psutil.Process:
-    """The tritonserver process: by PID, or the one listening with ``--grpc-port``/``--http-port``.
-
-    Raises ``LookupError`` when none (or more than one) matches.
-    """
-    if pid is not None:
-        process = psutil.Process(pid)
-        if process.name() != SERVER_NAME:
-            raise LookupError(f"PID {pid} is {process.name()}, not {SERVER_NAME}")
-        return process
-    wanted = []
-    if grpc_port is not None:
-        wanted.append(f"--grpc-port={grpc_port}")
-    if http_port is not None:
-        wanted.append(f"--http-port={http_port}")
-    matches = []
-    for process in psutil.process_iter(["name", "cmdline"]):
-        cmdline = process.info["cmdline"] or []
-        if process.info["name"] != SERVER_NAME and not (
-            cmdline and Path(cmdline[0]).name == SERVER_NAME
-        ):
-            continue
-        if all(flag in cmdline for flag in wanted):
-            matches.append(process)
-    if len(matches) != 1:
-        raise LookupError(f"{len(matches)} {SERVER_NAME} processes match {wanted or 'any'}")
-    return matches[0]
 
 
 def stubs(server: psutil.Process | int) -> list[Proc]:
@@ -120,12 +89,3 @@ def rss(server: psutil.Process | int) -> dict[str, dict[str, object]]:
                 "shared": memory.shared,  # file-backed + shared memory (the stubs' shm regions)
             }
     return table
-
-
-def rss_by_model(table: dict[str, dict[str, object]]) -> dict[str, int]:
-    """Sum an :func:`rss` table per model (``tritonserver`` included)."""
-    total: dict[str, int] = {}
-    for entry in table.values():
-        model = str(entry["model"])
-        total[model] = total.get(model, 0) + int(entry["rss"])  # type: ignore[arg-type]
-    return total
