@@ -301,7 +301,7 @@ def _merge(
     return boxes[keep]
 
 
-def _unclip(boxes: np.ndarray, ratio: float | tuple[float, float]) -> np.ndarray:
+def _scale_about_centre(boxes: np.ndarray, ratio: float | tuple[float, float]) -> np.ndarray:
     """Scale each box about its centre by (rw, rh), in float32 with PaddleX's operation order.
 
     Even ratio 1.0 is applied: ``cx = x1 + w / 2`` then ``cx - w / 2`` can differ from x1 in the
@@ -382,7 +382,7 @@ def postprocess_layout(
     if len(boxes) == 0:
         return []
     if params.unclip_ratio:
-        boxes = _unclip(boxes, params.unclip_ratio)
+        boxes = _scale_about_centre(boxes, params.unclip_ratio)
     return _to_layout_boxes(boxes, labels, page_hw)
 
 
@@ -390,13 +390,3 @@ def select_seal_boxes(boxes: Sequence[LayoutBox], seal_label: str) -> list[Layou
     """The boxes whose label equals ``seal_label`` case-insensitively, in layout order."""
     wanted = seal_label.lower()
     return [box for box in boxes if box.label.lower() == wanted]
-
-
-def crop_box(page_bgr: np.ndarray, box: LayoutBox) -> tuple[np.ndarray, tuple[int, int]]:
-    """PaddleX ``CropByBoxes``: ``page[int(y1):int(y2), int(x1):int(x2)]`` (truncation).
-
-    Returns a copy of the crop (h, w, 3) uint8 BGR and its page offset ``(int(x1), int(y1))``,
-    which maps crop pixels back to page pixels.
-    """
-    x1, y1, x2, y2 = (int(v) for v in box.coordinate)
-    return page_bgr[y1:y2, x1:x2].copy(), (x1, y1)

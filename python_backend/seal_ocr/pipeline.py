@@ -23,24 +23,20 @@ from seal_ocr.result import SealText, build_result
 from seal_ocr.warp import rectify_text_line
 
 
-def _region(box: Sequence[float]) -> layout.LayoutBox:
-    return layout.LayoutBox(cls_id=-1, label="region", score=1.0, coordinate=tuple(box))
-
-
-def crop_seal(page: np.ndarray, box: Sequence[float]) -> np.ndarray:
-    """The seal crop PaddleX reads: ``page[int(y1):int(y2), int(x1):int(x2)]`` (BGR uint8)."""
-    crop, _ = layout.crop_box(page, _region(box))
-    return crop
-
-
 def _seal_view(page: np.ndarray, box: Sequence[float]) -> np.ndarray:
-    """The pixels of :func:`crop_seal` as a view into ``page`` (h, w, 3) uint8, not a copy.
+    """The seal crop PaddleX reads (``CropByBoxes``): ``page[int(y1):int(y2), int(x1):int(x2)]``
+    of the (H, W, 3) uint8 BGR page for ``box`` = (x1, y1, x2, y2) page pixels, as a view.
 
     Det pre-processing and the warp only read the crop (resize, warpPerspective and slicing
     take row-strided views), so the copy PaddleX makes per seal is not needed here.
     """
     x1, y1, x2, y2 = (int(v) for v in box)
     return page[y1:y2, x1:x2]
+
+
+def crop_seal(page: np.ndarray, box: Sequence[float]) -> np.ndarray:
+    """The seal crop of :func:`_seal_view` as a copy (h, w, 3) uint8 BGR, free of ``page``."""
+    return _seal_view(page, box).copy()
 
 
 def layout_boxes_from_model(

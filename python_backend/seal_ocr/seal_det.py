@@ -155,7 +155,7 @@ def _box_score_fast(prob_map: np.ndarray, points: np.ndarray) -> float:
     return float(cv2.mean(prob_map[ymin : ymax + 1, xmin : xmax + 1], mask)[0])
 
 
-def _unclip(points: np.ndarray, unclip_ratio: float) -> np.ndarray | None:
+def _offset_polygon(points: np.ndarray, unclip_ratio: float) -> np.ndarray | None:
     """Offset the polygon outward by area * ratio / perimeter (round joins).
 
     Returns the single offset path as (m, 2) int64, or None when pyclipper gives zero or several
@@ -213,7 +213,7 @@ def postprocess_db(prob_map: np.ndarray, meta: DetInputMeta, params: SealDetPara
         score = _box_score_fast(prob_map, points)
         if params.box_thresh > score:
             continue
-        expanded = _unclip(points, params.unclip_ratio)
+        expanded = _offset_polygon(points, params.unclip_ratio)
         if expanded is None or expanded.shape[0] == 0:
             continue
         _, (rect_w, rect_h), _ = cv2.minAreaRect(expanded.reshape(-1, 1, 2).astype(np.int32))

@@ -19,9 +19,8 @@ from seal_ocr.layout import (
     _filter_large_images,
     _merge,
     _nms,
+    _scale_about_centre,
     _to_layout_boxes,
-    _unclip,
-    crop_box,
     postprocess_layout,
     preprocess_layout,
     select_seal_boxes,
@@ -277,7 +276,7 @@ def test_merge_ignores_degenerate_boxes_as_contained() -> None:
 
 
 def test_unclip_scales_about_the_centre_with_a_w_h_tuple() -> None:
-    out = _unclip(rows((SEAL, 0.9, 10, 20, 30, 60)), (2.0, 0.5))
+    out = _scale_about_centre(rows((SEAL, 0.9, 10, 20, 30, 60)), (2.0, 0.5))
     # w 20 -> 40, h 40 -> 20, centre (20, 40).
     assert coords(out) == [[0.0, 30.0, 40.0, 50.0]]
     assert out.dtype == np.float32
@@ -285,7 +284,7 @@ def test_unclip_scales_about_the_centre_with_a_w_h_tuple() -> None:
 
 def test_unclip_one_recomputes_in_float32() -> None:
     boxes = rows((SEAL, 0.9, 0.1, 0.7, 333.3, 123.456))
-    out = _unclip(boxes, 1.0)
+    out = _scale_about_centre(boxes, 1.0)
     x1, y1, x2, y2 = (boxes[0, k] for k in range(2, 6))
     w, h, two = x2 - x1, y2 - y1, np.float32(2)
     expected = [x1 + w / two - w / two, y1 + h / two - h / two, x1 + w / two + w / two]
@@ -361,17 +360,6 @@ def test_select_seal_boxes_case_insensitive_in_order() -> None:
     ]
     assert select_seal_boxes(boxes, "SEAL") == [boxes[0], boxes[2]]
     assert select_seal_boxes(boxes, "figure") == []
-
-
-def test_crop_box_truncates_and_returns_a_copy_with_its_offset() -> None:
-    page = np.arange(50 * 40 * 3, dtype=np.uint8).reshape(50, 40, 3)
-    box = LayoutBox(SEAL, "seal", 0.9, (10.9, 5.2, 20.99, 15.7))
-    crop, offset = crop_box(page, box)
-    assert offset == (10, 5)
-    assert crop.shape == (10, 10, 3)
-    np.testing.assert_array_equal(crop, page[5:15, 10:20])
-    crop[:] = 0
-    assert page[5, 10].any(), "the crop must not alias the page"
 
 
 # --------------------------------------------------------------------------- pre-processing
