@@ -107,6 +107,7 @@ def expand_inputs(
     *,
     pages: str | Sequence[int] | None = None,
     max_pages: int | None = None,
+    first_pages: int | None = None,
     max_page_pixels: int | None = None,
     url_timeout_s: float = 10.0,
     max_download_bytes: int = 100 * 2**20,
@@ -115,12 +116,13 @@ def expand_inputs(
 
     ``pages`` selects PDF pages: a 1-based spec string (``"1-3,7"``, see
     :func:`seal_client.pdf.parse_pages`) or 0-based indices; ``max_pages`` caps the pages taken
-    from one PDF (a PDF above the cap is an error, never silently truncated). Both apply to
-    every PDF and to nothing else. ``max_page_pixels`` refuses a PDF page whose rendering would
-    be larger, from its declared size before anything is rendered. Options are checked now
-    (``ValueError``); inputs are read, downloaded and rendered only as the iterator advances,
-    so a 500-page PDF renders page by page. A bad input raises :class:`InputError` (or its
-    subclass ``PdfError``) when reached.
+    from one PDF (a PDF above the cap is an error, never silently truncated); ``first_pages``
+    takes the first that many selected pages and ignores the rest (PaddleX serving's way). They
+    apply to every PDF and to nothing else. ``max_page_pixels`` refuses a PDF page whose
+    rendering would be larger, from its declared size before anything is rendered. Options are
+    checked now (``ValueError``); inputs are read, downloaded and rendered only as the iterator
+    advances, so a 500-page PDF renders page by page. A bad input raises :class:`InputError` (or
+    its subclass ``PdfError``) when reached.
     """
     from seal_client.pdf import parse_pages  # here, not on top: seal_client.pdf imports us
 
@@ -129,6 +131,8 @@ def expand_inputs(
         selection = list(selection)
     if max_pages is not None and (not isinstance(max_pages, int) or max_pages < 1):
         raise ValueError(f"max_pages must be a positive int or None, got {max_pages!r}")
+    if first_pages is not None and (not isinstance(first_pages, int) or first_pages < 1):
+        raise ValueError(f"first_pages must be a positive int or None, got {first_pages!r}")
     if max_page_pixels is not None and (
         not isinstance(max_page_pixels, int) or max_page_pixels < 1
     ):
@@ -138,7 +142,12 @@ def expand_inputs(
     if not max_download_bytes > 0:
         raise ValueError(f"max_download_bytes must be > 0, got {max_download_bytes!r}")
     options = _Options(
-        selection, max_pages, max_page_pixels, float(url_timeout_s), int(max_download_bytes)
+        selection,
+        max_pages,
+        max_page_pixels,
+        float(url_timeout_s),
+        int(max_download_bytes),
+        first_pages,
     )
     return _expand(inputs, options)
 
@@ -150,6 +159,7 @@ class _Options:
     max_page_pixels: int | None
     url_timeout_s: float
     max_download_bytes: int
+    first_pages: int | None
 
 
 def _expand(inputs: Any, options: _Options) -> Iterator[Page]:
@@ -293,6 +303,7 @@ def _pdf_pages(
         source,
         pages=options.pages,
         max_pages=options.max_pages,
+        first_pages=options.first_pages,
         max_pixels=options.max_page_pixels,
         name=name,
     )

@@ -73,24 +73,12 @@ def parse_pages(spec: str | None) -> list[int] | None:
     return sorted(selected)
 
 
-def pdf_page_count(source: bytes | Path, *, name: str | None = None) -> int:
-    """Number of pages of a PDF (always >= 1: an empty, encrypted or corrupt PDF is a PdfError)."""
-    name = _default_name(source, name)
-    document = _open(source, name)
-    try:
-        count = len(document)
-    finally:
-        document.close()
-    if count == 0:
-        raise PdfError(f"{name} has no pages (0-page PDF)")
-    return count
-
-
 def render_pdf(
     source: bytes | Path,
     *,
     pages: Sequence[int] | None = None,
     max_pages: int | None = None,
+    first_pages: int | None = None,
     max_pixels: int | None = None,
     scale: float = 2.0,
     name: str = "<bytes>",
@@ -102,7 +90,9 @@ def render_pdf(
     an index outside the document raises :class:`PdfError` naming the page count); ``None``
     renders every page. ``max_pages`` caps the number of pages after selection: a selection
     above the cap raises :class:`PdfError` before any page is rendered instead of being silently
-    truncated, so that a result never quietly misses pages of a document. ``max_pixels`` caps
+    truncated, so that a result never quietly misses pages of a document. ``first_pages`` keeps
+    the first that many selected pages and ignores the rest, unchecked and unrendered (PaddleX
+    serving's ``max_num_input_imgs``; the cap then counts the kept pages). ``max_pixels`` caps
     the size of a rendered page (width x height at ``scale``): every selected page's declared
     size is checked before any page is rendered, so a hostile PDF (one 14400 x 14400 pt page
     is 829 Mpx at 144 DPI, seconds and gigabytes to render) is refused in milliseconds.
@@ -118,12 +108,14 @@ def render_pdf(
         raise ValueError(f"scale must be > 0, got {scale!r}")
     if max_pages is not None and max_pages < 1:
         raise ValueError(f"max_pages must be >= 1 or None, got {max_pages!r}")
+    if first_pages is not None and first_pages < 1:
+        raise ValueError(f"first_pages must be >= 1 or None, got {first_pages!r}")
     if max_pixels is not None and max_pixels < 1:
         raise ValueError(f"max_pixels must be >= 1 or None, got {max_pixels!r}")
     name = _default_name(source, None if name == "<bytes>" else name)
     document = _open(source, name)
     try:
-        indices = _select(len(document), pages, max_pages, name)
+        indices = _select(len(document), pages, max_pages, first_pages, name)
         if max_pixels is not None:  # all pages before the first render: no work is wasted
             for index in indices:
                 check_page_size(document, index, scale, max_pixels, name)
@@ -182,7 +174,13 @@ def _looks_pageless(data: bytes) -> bool:
     )
 
 
-def _select(count: int, pages: Sequence[int] | None, max_pages: int | None, name: str) -> list[int]:
+def _select(
+    count: int,
+    pages: Sequence[int] | None,
+    max_pages: int | None,
+    first_pages: int | None,
+    name: str,
+) -> list[int]:
     if pages is None:
         indices = list(range(count))
     else:
@@ -195,6 +193,7 @@ def _select(count: int, pages: Sequence[int] | None, max_pages: int | None, name
                 )
         if not indices:
             raise PdfError(f"no pages of {name} selected (empty page list)")
+    indices = indices[:first_pages]
     if max_pages is not None and len(indices) > max_pages:
         raise PdfError(
             f"{name} has {len(indices)} pages selected, above the page cap of {max_pages}; "

@@ -23,7 +23,6 @@ from urllib.parse import parse_qs, urlparse
 
 from seal_api.errors import ApiError
 from seal_client.inputs import InputError, Page, expand_inputs, is_pdf
-from seal_client.pdf import pdf_page_count
 from seal_ocr.errors import InvalidImageError
 from seal_ocr.image_io import DEFAULT_MAX_PIXELS, decode_image
 
@@ -126,11 +125,8 @@ def _image_document(data: bytes, max_pixels: int) -> Document:
 def _pdf_document(data: bytes, max_pdf_pages: int | None, max_pixels: int) -> Document:
     if not is_pdf(data):
         raise ApiError(422, "fileType is 0 (PDF) but the file is not a PDF")
-    with _PDFIUM_LOCK:
-        count = pdf_page_count(data, name="the PDF")
-        # PaddleX serving takes the first pages silently; the client would refuse the whole PDF
-        # above a cap, so the selection is made here.
-        selected = list(range(count if max_pdf_pages is None else min(count, max_pdf_pages)))
-        pages = list(expand_inputs(data, pages=selected, max_page_pixels=max_pixels))
+    with _PDFIUM_LOCK:  # one open of the document: the first pages are taken as it renders
+        # PaddleX serving takes the first pages silently (the client's max_pages would refuse)
+        pages = list(expand_inputs(data, first_pages=max_pdf_pages, max_page_pixels=max_pixels))
     sizes = [{"width": page.image.shape[1], "height": page.image.shape[0]} for page in pages]
     return Document(pages, {"numPages": len(pages), "pages": sizes, "type": "pdf"})

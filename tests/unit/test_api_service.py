@@ -74,6 +74,21 @@ def test_pages_past_the_page_cap_are_not_checked_or_rendered():
     }
 
 
+def test_a_pdf_is_opened_once(monkeypatch):
+    data = pdf_with_pages((100, 100), (50, 50), (60, 60))
+    opened = []
+    original = pdfium.PdfDocument.__init__
+
+    def counting_init(self, *args, **kwargs):
+        opened.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(pdfium.PdfDocument, "__init__", counting_init)
+    document = load_document(data, FILE_TYPE_PDF, max_pdf_pages=2)
+    assert document.data_info["numPages"] == 2
+    assert len(opened) == 1
+
+
 def test_an_image_above_the_cap_is_refused_from_its_header():
     ok, png = cv2.imencode(".png", np.zeros((200, 300, 3), np.uint8))
     assert ok

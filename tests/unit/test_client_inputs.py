@@ -17,7 +17,7 @@ from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
 from seal_client.inputs import IMAGE_SUFFIXES, InputError, Page, expand_inputs, is_pdf
-from seal_client.pdf import PdfError, parse_pages, pdf_page_count, render_pdf
+from seal_client.pdf import PdfError, parse_pages, render_pdf
 from tests.local_http import serve
 
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)  # RGB, as Pillow takes them
@@ -119,18 +119,28 @@ def test_page_cap_refuses_instead_of_truncating():
     assert len(list(render_pdf(THREE_PAGES, max_pages=3))) == 3
 
 
+def test_first_pages_takes_the_first_selected_pages_and_ignores_the_rest():
+    assert [i for i, _ in render_pdf(THREE_PAGES, first_pages=2)] == [0, 1]
+    assert [i for i, _ in render_pdf(THREE_PAGES, pages=[1, 2], first_pages=1)] == [1]
+    assert [i for i, _ in render_pdf(THREE_PAGES, first_pages=5)] == [0, 1, 2]
+    # the cap counts the pages kept
+    assert [i for i, _ in render_pdf(THREE_PAGES, first_pages=2, max_pages=2)] == [0, 1]
+    with pytest.raises(ValueError, match="first_pages must be >= 1"):
+        next(render_pdf(THREE_PAGES, first_pages=0))
+    pages = expand_inputs(THREE_PAGES, first_pages=2)
+    assert [p.page_index for p in pages] == [0, 1]
+
+
 def test_encrypted_pdf_is_reported_as_encrypted():
     locked = encrypt(THREE_PAGES, "secret")
     with pytest.raises(PdfError, match=r"locked\.pdf is encrypted \(password-protected\)"):
         list(render_pdf(locked, name="locked.pdf"))
-    with pytest.raises(PdfError, match="encrypted"):
-        pdf_page_count(locked)
 
 
 def test_owner_password_only_pdf_renders_like_paddlex():
     restricted = encrypt(THREE_PAGES, "", owner="owner")
-    assert pdf_page_count(restricted) == 3
-    assert next(render_pdf(restricted))[1].shape == (80, 100, 3)
+    rendered = list(render_pdf(restricted))
+    assert len(rendered) == 3 and rendered[0][1].shape == (80, 100, 3)
 
 
 @pytest.mark.parametrize(
@@ -149,12 +159,7 @@ def test_zero_page_pdf_is_reported_as_empty(tmp_path):
     with pytest.raises(PdfError, match=r"empty\.pdf has no pages"):
         list(render_pdf(path))
     with pytest.raises(PdfError, match="has no pages"):
-        pdf_page_count(empty_pdf())
-
-
-def test_pdf_page_count():
-    assert pdf_page_count(THREE_PAGES) == 3
-    assert pdf_page_count(make_pdf((10, 10, RED))) == 1
+        list(render_pdf(empty_pdf()))
 
 
 def test_document_and_pages_are_closed(monkeypatch):
