@@ -11,12 +11,12 @@ it builds, under --out:
                              text_rec/characters.txt)
   seal_recognition_layout.yaml, seal_recognition_nolayout.yaml   (create_pipeline configs)
 
-The yml contents follow shared/reference/paddlex-offline-parity.md §3.1/§3.2 and the pipeline
-configs §5. The served layout model is the export (outputs ``bbox`` [K, 6] + ``bbox_num`` [N],
-read by PaddleX's detection predictor by position) plus nodes that pad the rows per image into
-``boxes`` [N, 1000, 6] + ``box_count`` [N] for Triton (tools/models/layout_contract.py); PaddleX
-gets the served file with those nodes removed: the same nodes and weights up to the export's
-outputs, so a layout box the padding lost would show as a parity difference.
+The yml contents and the pipeline configs are described in ``docs/pipeline.md`` §11.1. The
+served layout model is the export (outputs ``bbox`` [K, 6] + ``bbox_num`` [N], read by PaddleX's
+detection predictor by position) plus nodes that pad the rows per image into ``boxes``
+[N, 1000, 6] + ``box_count`` [N] for Triton (tools/models/layout_contract.py); PaddleX gets the
+served file with those nodes removed: the same nodes and weights up to the export's outputs, so
+a layout box the padding lost would show as a parity difference.
 
 Our layout labels are used with the seal stand-in label (`figure` for CDLA) renamed `seal`, since
 PaddleX only crops boxes labelled "seal".

@@ -2,8 +2,8 @@
 
 Each stage is split into "inputs for the model" and "model outputs to results", so a caller can
 run the model however it likes: the Triton steps call the ONNX entries through BLS (batched
-across requests), :class:`SealRecognizer` calls ONNX Runtime directly. Flow (paddlex-seal-pipeline
-§2): page -> seal regions (layout, or the whole page) -> per region DB polygons sorted by min y
+across requests), :class:`SealRecognizer` calls ONNX Runtime directly. Flow (``docs/pipeline.md``
+§1): page -> seal regions (layout, or the whole page) -> per region DB polygons sorted by min y
 -> one rectified line image per polygon -> CTC text -> score filter -> result JSON.
 """
 

@@ -2,7 +2,7 @@
 
 Reproduces PaddleX 3.x ``TextRecPredictor`` for ``PP-OCRv4_server_rec`` as the seal pipeline runs
 it (batch size 1): ``OCRReisizeNormImg`` with ``rec_image_shape [3, 48, 320]``, ``ToBatch`` zero
-padding and ``CTCLabelDecode``. See ``paddlex-seal-pipeline.md`` §7 and PaddleX's
+padding and ``CTCLabelDecode``. See ``docs/pipeline.md`` §7 and PaddleX's
 ``paddlex/inference/models/text_recognition/processors.py``.
 
 Line images stay BGR. The model output is a softmax (N, T, C) with C = blank + dictionary + space.

@@ -1,6 +1,6 @@
 """The result JSON: PaddleX 3.x ``SealRecognitionResult.json["res"]`` plus page-frame extras.
 
-PaddleX keys and their order follow ``paddlex-seal-pipeline.md`` §8.1. Two additions make the
+PaddleX keys and their order follow ``docs/pipeline.md`` §8. Two additions make the
 result usable without re-deriving page coordinates (PaddleX keeps seal polygons in crop pixels):
 
 - ``seal_boxes``: [x1, y1, x2, y2] of each seal region in page pixels (the crop rectangle is

@@ -3,7 +3,7 @@
 Reproduces PaddleX 3.x ``TextDetPredictor`` as configured by the seal OCR sub-pipeline
 (``PP-OCRv4_server_seal_det``): ``DetResizeForTest`` (resize type 0), ``NormalizeImage``
 (``order: hwc``), ``ToCHWImage`` and ``DBPostProcess.polygons_from_bitmap``; then the seal
-sorter (``SortPolyBoxes``). See ``paddlex-seal-pipeline.md`` §4-§5. Every rounding and dtype
+sorter (``SortPolyBoxes``). See ``docs/pipeline.md`` §5. Every rounding and dtype
 step follows PaddleX's source (``paddlex/inference/models/text_detection/processors.py``) so that
 the same ONNX model gives the same polygons.
 

@@ -1,7 +1,7 @@
 """Seal text-line rectification: PaddleX 3.x ``CropByPolys(det_box_type="poly")``, ported.
 
 The DB seal detector returns one polygon per text line, in seal-crop pixels (x right, y down).
-PaddleX turns each polygon into a straight line image (``paddlex-seal-pipeline.md`` §6):
+PaddleX turns each polygon into a straight line image (``docs/pipeline.md`` §6):
 
 * **Step A**: rotated crop of the polygon's min-area rectangle (:func:`rotated_crop`). It is the
   answer when the polygon has fewer than 4 vertices, is not a valid polygon, or covers its

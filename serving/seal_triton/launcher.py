@@ -5,7 +5,8 @@ ONNX Runtime or OpenVINO backend. We assemble a backend directory holding ``pyth
 for our interpreter), ``onnxruntime/`` and ``openvino/`` (our Python-based engine backends,
 ``serving/backends``), then run the server
 with ``--model-config-name=cpu`` so each model picks ``configs/cpu.pbtxt``.
-See ``triton-on-cpu.md`` for why PATH must start with the venv's ``bin``.
+``docs/triton-embedded.md`` says what each step does and why (§3: why PATH must start with the
+venv's ``bin``).
 """
 
 from __future__ import annotations
@@ -330,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"seal_recognition is ready: HTTP {server.http_url}, gRPC {server.grpc_url}, "
             f"metrics {config.address}:{config.metrics_port}{gateway_line}\n"
-            f"  try: .venv/bin/seal-client --input ../shared/eval/real/nephren_10_oval.jpg "
+            f"  try: .venv/bin/seal-client --input <image or PDF> --save_path out "
             f"--url {server.grpc_url}\n  stop: Ctrl-C or `make stop`",
             flush=True,
         )

@@ -1,6 +1,6 @@
 """Unit tests of ``seal_ocr.rec``: rec input width, resize/normalise/pad, CTC decoding, dictionary.
 
-Expected values come from PaddleX's rules (``paddlex-seal-pipeline.md`` §7, PaddleX's
+Expected values come from PaddleX's rules (``docs/pipeline.md`` §7, PaddleX's
 ``text_recognition/processors.py`` and PaddleOCR's dictionary reader), worked out by hand.
 """
 

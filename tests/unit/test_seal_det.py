@@ -1,6 +1,6 @@
 """Unit tests of ``seal_ocr.seal_det``: DB pre-processing, polygon post-processing, sorting.
 
-Expected values are worked out by hand from PaddleX's rules (``paddlex-seal-pipeline.md`` §4-§5
+Expected values are worked out by hand from PaddleX's rules (``docs/pipeline.md`` §5
 and PaddleX's ``text_detection/processors.py``), not taken from this implementation's output.
 """
 

@@ -16,7 +16,7 @@ outputs
                      order, sorted by score descending within each image;
     ``bbox_num``     int32 ``[N]``: rows of ``bbox`` belonging to each image.
 
-Decode (see ``paddlex-offline-parity.md`` §4): anchor centres ``((col + 0.5) s, (row + 0.5) s)``
+Decode (``docs/pipeline.md`` §10.2): anchor centres ``((col + 0.5) s, (row + 0.5) s)``
 on a ``ceil(H_in / s) x ceil(W_in / s)`` row-major grid per stride ``s``; softmax over the DFL bins,
 expectation times ``s`` gives the four distances; ``x1 = cx - l``, ``y1 = cy - t``,
 ``x2 = cx + r``, ``y2 = cy + b``; clip to the network input; divide x by ``sx`` and y by ``sy``;
