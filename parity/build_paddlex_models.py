@@ -25,7 +25,7 @@ PaddleX's ONNX Runtime runner feeds inputs by the session's own input names (aft
 alphabetically, which matches the order its predictors emit), so our renamed tensors
 (`images`, `line_images`, `image` + `scale_factor`) work as they are: no renamed copy is needed.
 
-    python parity/build_paddlex_models.py [--repo model_repository] [--out .build/paddlex/models]
+    python -m parity.build_paddlex_models [--repo model_repository] [--out .build/paddlex/models]
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ synth_dir=.cache/synth
 out=".build/parity/$scope"
 
 bash parity/setup_paddlex.sh
-.venv/bin/python parity/build_paddlex_models.py >/dev/null
+.venv/bin/python -m parity.build_paddlex_models >/dev/null
 .venv/bin/python -m tools.synth.seals --out "$synth_dir" --count 120 --seed 0 >/dev/null
 
 mapfile -t all_real < <(find "$eval_dir" -maxdepth 1 -type f \( -name '*.png' -o -name '*.jpg' -o -name '*.jpeg' \) | sort)

@@ -89,7 +89,8 @@ def leg_paddlex(images: list[Image]) -> dict[str, Any]:
         stdout=subprocess.DEVNULL,
     )
     subprocess.run(
-        [sys.executable, str(REPO_ROOT / "parity" / "build_paddlex_models.py")],
+        [sys.executable, "-m", "parity.build_paddlex_models"],  # imports tools: from the root
+        cwd=REPO_ROOT,
         check=True,
         stdout=subprocess.DEVNULL,
     )
