@@ -13,12 +13,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from seal_client.client import PageError, SealClient, ServerError
 from seal_client.inputs import InputError
 from seal_client.visualize import FontNotFoundError
 from seal_ocr.errors import InvalidOptionError
-from seal_ocr.params import LIMIT_TYPES, MERGE_MODES
+from seal_ocr.params import OPTIONS, Choice, Flag, Number, Option, Pair, PerClass
 
 
 def _bool(text: str) -> bool:
@@ -30,12 +31,40 @@ def _bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected True or False, got {text!r}")
 
 
-def _json_or_number(text: str):
-    """``0.5``, ``{"2": 0.3}`` or ``[1.1, 1.2]`` (dict/list forms of the layout options)."""
+def _json_or_number(text: str) -> Any:
+    """``0.5``, ``{"2": 0.3}`` or ``[1.1, 1.2]`` (the per-class and per-axis forms)."""
     try:
         return json.loads(text)
     except json.JSONDecodeError:
         raise argparse.ArgumentTypeError(f"expected a number or JSON, got {text!r}") from None
+
+
+def _json_or_text(text: str) -> Any:
+    """``{"2": "small"}`` (JSON) or a bare word such as ``large`` (also accepted quoted)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def option_flag(option: Option) -> dict[str, Any]:
+    """``add_argument`` keywords of one predict option, from its kind in the option table."""
+    kind = option.kind
+    if isinstance(kind, Flag):
+        parse: dict[str, Any] = {"type": _bool, "metavar": "{True,False}"}
+    elif isinstance(kind, Number):
+        parse = {"type": int if kind.integer else float}
+    elif isinstance(kind, Choice):
+        parse = {"choices": kind.values}
+    elif isinstance(kind, PerClass | Pair):
+        parse = {"type": _json_or_text if isinstance(kind.inner, Choice) else _json_or_number}
+    else:
+        raise TypeError(f"no command-line form for option kind {kind!r}")
+    ours = "" if option.paddlex else "not PaddleX: "
+    help_text = (
+        f"{ours}{option.help}; {option.kind.describe()} (default {json.dumps(option.default)})"
+    )
+    return {**parse, "help": help_text.replace("`", "").replace("%", "%%")}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -56,32 +85,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="write/print only the JSON, no pictures")  # fmt: skip
     parser.add_argument("--font_path", help="CJK font for the pictures (else found at run time)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    options = parser.add_argument_group("PaddleX seal_recognition predict options")
-    options.add_argument("--use_doc_orientation_classify", type=_bool)
-    options.add_argument("--use_doc_unwarping", type=_bool)
-    options.add_argument("--use_layout_detection", type=_bool)
-    options.add_argument("--layout_threshold", type=_json_or_number)
-    options.add_argument("--layout_nms", type=_bool)
-    options.add_argument("--layout_unclip_ratio", type=_json_or_number)
-    options.add_argument("--layout_merge_bboxes_mode", type=_json_or_number,
-                         help=f"one of {MERGE_MODES} (quoted) or a JSON map")  # fmt: skip
-    options.add_argument("--seal_det_limit_side_len", type=int)
-    options.add_argument("--seal_det_limit_type", choices=LIMIT_TYPES)
-    options.add_argument("--seal_det_thresh", type=float)
-    options.add_argument("--seal_det_box_thresh", type=float)
-    options.add_argument("--seal_det_unclip_ratio", type=float)
-    options.add_argument("--seal_rec_score_thresh", type=float)
-    nested_help = "not PaddleX: keep seals lying inside other layout boxes"
-    options.add_argument("--keep_nested_seals", type=_bool, help=nested_help)
+    group = parser.add_argument_group("PaddleX seal_recognition predict options")
+    for option in OPTIONS:
+        group.add_argument(f"--{option.name}", **option_flag(option))
     args = parser.parse_args(argv)
     args.options = {
-        action.dest: getattr(args, action.dest)
-        for action in options._group_actions
-        if getattr(args, action.dest) is not None
+        option.name: getattr(args, option.name)
+        for option in OPTIONS
+        if getattr(args, option.name) is not None
     }
-    mode = args.options.get("layout_merge_bboxes_mode")
-    if isinstance(mode, str | int | float) and not isinstance(mode, bool):
-        args.options["layout_merge_bboxes_mode"] = str(mode)
     return args
 
 

@@ -1,8 +1,16 @@
 """Defaults and per-request options of the seal pipeline: the one source of truth.
 
 Names and defaults are PaddleX 3.x ``seal_recognition`` ``predict()`` keywords and the values of
-its ``seal_recognition.yaml`` (see ``paddlex-seal-pipeline.md`` §1). The ensemble takes them as a
-JSON object (``OPTIONS``); :func:`parse_options` validates that object and fills in defaults.
+its ``seal_recognition.yaml``. The ensemble takes them as a JSON object (``OPTIONS``);
+:func:`parse_options` validates that object and fills in defaults.
+
+:data:`OPTIONS` is the option table: one row per option (name, value kind with its range, where
+the value goes in :class:`PipelineOptions`, help). Everything else that lists options is
+derived from it: :func:`parse_options`, the client's command-line flags
+(``seal_client.cli``), the HTTP request schema with its camelCase fields
+(``seal_api.schemas``) and the README's option table (:func:`options_markdown`, kept equal by a
+unit test). Adding an option is one row here (and, when the pipeline uses its value, the
+dataclass field that carries it, whose default is the option's default).
 """
 
 from __future__ import annotations
@@ -83,37 +91,15 @@ def options_from_json(text: str) -> PipelineOptions:
     if isinstance(layout["unclip_ratio"], list):
         layout["unclip_ratio"] = tuple(layout["unclip_ratio"])
     return PipelineOptions(
-        use_layout_detection=data["use_layout_detection"],
-        layout=LayoutParams(**layout),
-        seal_det=SealDetParams(**data["seal_det"]),
-        seal_rec_score_thresh=data["seal_rec_score_thresh"],
+        **{
+            **data,
+            "layout": LayoutParams(**layout),
+            "seal_det": SealDetParams(**data["seal_det"]),
+        }
     )
 
 
-# PaddleX predict() keyword -> (parser, where it goes). Order = PaddleX's signature.
-OPTION_NAMES = (
-    "use_doc_orientation_classify",
-    "use_doc_unwarping",
-    "use_layout_detection",
-    "layout_threshold",
-    "layout_nms",
-    "layout_unclip_ratio",
-    "layout_merge_bboxes_mode",
-    "seal_det_limit_side_len",
-    "seal_det_limit_type",
-    "seal_det_thresh",
-    "seal_det_box_thresh",
-    "seal_det_unclip_ratio",
-    "seal_rec_score_thresh",
-)
-# our own options, beyond PaddleX's keywords
-EXTENSION_OPTION_NAMES = ("keep_nested_seals",)
-
-
-def _bool(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise InvalidOptionError(f"option {name!r} must be true or false, got {value!r}")
-    return value
+# --- value kinds: how one option's JSON value is checked, and how it is described ------------
 
 
 def _number(name: str, value: Any, *, low: float, high: float = math.inf) -> float:
@@ -125,47 +111,268 @@ def _number(name: str, value: Any, *, low: float, high: float = math.inf) -> flo
     return value
 
 
-def _positive_or_default(name: str, value: Any, default: float, high: float = math.inf) -> float:
-    """PaddleX applies ``x or default``: 0 means "use the default"; negatives are refused."""
-    number = _number(name, value, low=0.0, high=high)
-    return default if number == 0 else number
+@dataclass(frozen=True)
+class Flag:
+    """``true`` or ``false``."""
+
+    def parse(self, name: str, value: Any, current: Any) -> bool:
+        if not isinstance(value, bool):
+            raise InvalidOptionError(f"option {name!r} must be true or false, got {value!r}")
+        return value
+
+    def describe(self) -> str:
+        return "bool"
 
 
-def _class_map(name: str, value: Any, parse_value) -> dict[int, Any]:
-    out = {}
-    for key, item in value.items():
-        try:
-            cls_id = int(key)
-        except (TypeError, ValueError):
+@dataclass(frozen=True)
+class NotDeployed(Flag):
+    """A PaddleX switch of a stage this service does not deploy: only ``false`` is accepted."""
+
+    def parse(self, name: str, value: Any, current: Any) -> bool:
+        if super().parse(name, value, current):
             raise InvalidOptionError(
-                f"option {name!r}: class id {key!r} is not an integer"
-            ) from None
-        if cls_id < 0:
-            raise InvalidOptionError(f"option {name!r}: class id {cls_id} is negative")
-        out[cls_id] = parse_value(f"{name}[{key}]", item)
-    return out
+                f"option {name!r}: the document preprocessor is not deployed in this service"
+            )
+        return False
+
+    def describe(self) -> str:
+        return "`false` only"
 
 
-def _threshold(name: str, value: Any) -> float | dict[int, float]:
-    if isinstance(value, Mapping):
-        return _class_map(name, value, lambda n, v: _number(n, v, low=0.0, high=1.0))
-    return _number(name, value, low=0.0, high=1.0)
+@dataclass(frozen=True)
+class Number:
+    """A number in ``[low, high]``; ``integer``: JSON integers only. ``zero_is_default``: 0 means
+    the current value (PaddleX resolves these overrides with ``x or default``)."""
+
+    low: float
+    high: float = math.inf
+    integer: bool = False
+    zero_is_default: bool = False
+
+    def parse(self, name: str, value: Any, current: Any) -> float | int:
+        if self.integer and (isinstance(value, bool) or not isinstance(value, int)):
+            raise InvalidOptionError(f"option {name!r} must be an integer, got {value!r}")
+        number = _number(name, value, low=self.low, high=self.high)
+        if self.zero_is_default and number == 0:
+            number = current
+        return int(number) if self.integer else number
+
+    def describe(self) -> str:
+        what = "integer" if self.integer else "number"
+        span = f"≥ {self.low:g}" if math.isinf(self.high) else f"in [{self.low:g}, {self.high:g}]"
+        return f"{what} {span}" + ("; 0 means the default" if self.zero_is_default else "")
 
 
-def _unclip(name: str, value: Any) -> float | tuple[float, float]:
-    if isinstance(value, list | tuple):
+@dataclass(frozen=True)
+class Choice:
+    """One of ``values`` (JSON strings)."""
+
+    values: tuple[str, ...]
+
+    def parse(self, name: str, value: Any, current: Any) -> str:
+        if not isinstance(value, str) or value not in self.values:
+            raise InvalidOptionError(f"option {name!r} must be one of {self.values}, got {value!r}")
+        return value
+
+    def describe(self) -> str:
+        return ", ".join(f'`"{value}"`' for value in self.values)
+
+
+@dataclass(frozen=True)
+class PerClass:
+    """``inner``, or a JSON object mapping layout class ids (``"2"``) to ``inner`` values."""
+
+    inner: Number | Choice
+
+    def parse(self, name: str, value: Any, current: Any) -> Any:
+        if not isinstance(value, Mapping):
+            return self.inner.parse(name, value, current)
+        out = {}
+        for key, item in value.items():
+            try:
+                cls_id = int(key)
+            except (TypeError, ValueError):
+                raise InvalidOptionError(
+                    f"option {name!r}: class id {key!r} is not an integer"
+                ) from None
+            if cls_id < 0:
+                raise InvalidOptionError(f"option {name!r}: class id {cls_id} is negative")
+            out[cls_id] = self.inner.parse(f"{name}[{key}]", item, None)
+        return out
+
+    def describe(self) -> str:
+        return f'{self.inner.describe()}, or `{{"cls_id": value}}` per layout class'
+
+
+@dataclass(frozen=True)
+class Pair:
+    """``inner``, or ``[w, h]``: one ``inner`` value per axis."""
+
+    inner: Number
+
+    def parse(self, name: str, value: Any, current: Any) -> Any:
+        if not isinstance(value, list | tuple):
+            return self.inner.parse(name, value, current)
         if len(value) != 2:
             raise InvalidOptionError(f"option {name!r} must be a number or [w, h], got {value!r}")
-        return tuple(_number(name, v, low=1e-6, high=100.0) for v in value)
-    return _number(name, value, low=1e-6, high=100.0)
+        return tuple(self.inner.parse(name, item, None) for item in value)
+
+    def describe(self) -> str:
+        return f"{self.inner.describe()}, or `[w, h]` of such numbers"
 
 
-def _merge_mode(name: str, value: Any) -> str | dict[int, str]:
-    if isinstance(value, Mapping):
-        return _class_map(name, value, _merge_mode)
-    if value not in MERGE_MODES:
-        raise InvalidOptionError(f"option {name!r} must be one of {MERGE_MODES}, got {value!r}")
-    return value
+Kind = Flag | Number | Choice | PerClass | Pair
+
+
+# --- the option table ------------------------------------------------------------------------
+
+
+def to_camel(name: str) -> str:
+    """``seal_det_limit_side_len`` -> ``sealDetLimitSideLen`` (PaddleX's serving field names)."""
+    first, *rest = name.split("_")
+    return first + "".join(part.capitalize() for part in rest)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One per-request option.
+
+    ``name``: the PaddleX ``predict()`` keyword (its serving field is :attr:`camel`).
+    ``kind``: the accepted JSON values. ``target``: dotted path of the :class:`PipelineOptions`
+    field that takes the value ("" = the field named ``name``; None = the value is only checked);
+    that field's default is the option's default. ``paddlex``: False for our own extensions.
+    """
+
+    name: str
+    kind: Kind
+    help: str
+    target: str | None = ""
+    paddlex: bool = True
+
+    @property
+    def camel(self) -> str:
+        return to_camel(self.name)
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        if self.target is None:
+            return ()
+        return tuple((self.target or self.name).split("."))
+
+    @property
+    def default(self) -> Any:
+        if not self.path:
+            return False  # a stage not deployed: off
+        return _get(PipelineOptions(), self.path)
+
+    def apply(self, options: PipelineOptions, value: Any) -> PipelineOptions:
+        """``options`` with this option set to the JSON ``value`` (checked; raises
+        :class:`InvalidOptionError` naming the option)."""
+        current = _get(options, self.path) if self.path else None
+        parsed = self.kind.parse(self.name, value, current)
+        return _set(options, self.path, parsed) if self.path else options
+
+
+def _get(obj: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        obj = getattr(obj, part)
+    return obj
+
+
+def _set(obj: Any, path: tuple[str, ...], value: Any) -> Any:
+    head, *rest = path
+    return replace(obj, **{head: _set(getattr(obj, head), tuple(rest), value) if rest else value})
+
+
+_THRESHOLD = Number(0.0, 1.0)
+_DET_THRESHOLD = Number(0.0, 1.0, zero_is_default=True)
+
+# Order: PaddleX's predict() signature, then our extensions.
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "use_doc_orientation_classify",
+        NotDeployed(),
+        "document orientation classification; the document preprocessor is not deployed",
+        target=None,
+    ),
+    Option(
+        "use_doc_unwarping",
+        NotDeployed(),
+        "document unwarping; the document preprocessor is not deployed",
+        target=None,
+    ),
+    Option(
+        "use_layout_detection",
+        Flag(),
+        "find seals with the layout model; `false` reads the whole page as one seal region",
+    ),
+    Option(
+        "layout_threshold",
+        PerClass(_THRESHOLD),
+        "layout boxes scoring at or below it are dropped (classes missing from the object: 0.5)",
+        "layout.threshold",
+    ),
+    Option("layout_nms", Flag(), "non-maximum suppression of layout boxes", "layout.nms"),
+    Option(
+        "layout_unclip_ratio",
+        Pair(Number(1e-6, 100.0)),
+        "layout boxes are scaled by this about their centre (per axis with `[w, h]`)",
+        "layout.unclip_ratio",
+    ),
+    Option(
+        "layout_merge_bboxes_mode",
+        PerClass(Choice(MERGE_MODES)),
+        "of layout boxes lying inside another: `large` keeps the outer, `small` the inner, "
+        "`union` both",
+        "layout.merge_bboxes_mode",
+    ),
+    Option(
+        "seal_det_limit_side_len",
+        Number(0.0, 16000, integer=True, zero_is_default=True),
+        "side length a seal region is resized towards before text detection",
+        "seal_det.limit_side_len",
+    ),
+    Option(
+        "seal_det_limit_type",
+        Choice(LIMIT_TYPES),
+        "`min`: shorter side at least the limit; `max`: longer side at most the limit; "
+        "`resize_long`: longer side equal to the limit",
+        "seal_det.limit_type",
+    ),
+    Option(
+        "seal_det_thresh",
+        _DET_THRESHOLD,
+        "text probability above which a pixel counts as text",
+        "seal_det.thresh",
+    ),
+    Option(
+        "seal_det_box_thresh",
+        _DET_THRESHOLD,
+        "text lines with a lower mean probability are dropped",
+        "seal_det.box_thresh",
+    ),
+    Option(
+        "seal_det_unclip_ratio",
+        Number(0.0, 100.0, zero_is_default=True),
+        "how far each detected text polygon is expanded",
+        "seal_det.unclip_ratio",
+    ),
+    Option(
+        "seal_rec_score_thresh",
+        _THRESHOLD,
+        "text lines recognised with a lower score are dropped",
+    ),
+    Option(
+        "keep_nested_seals",
+        Flag(),
+        "`true` keeps seal boxes that merge mode `large` would drop for lying inside another "
+        "box (PaddleOCR#18306); off by default: PaddleX's result",
+        "layout.keep_nested_seals",
+        paddlex=False,
+    ),
+)
+OPTION_NAMES = tuple(option.name for option in OPTIONS)
+_BY_NAME = {option.name: option for option in OPTIONS}
 
 
 def parse_options(
@@ -174,86 +381,21 @@ def parse_options(
     """Validate request options (PaddleX keyword names) over ``base`` (server defaults).
 
     ``None`` values mean "not set", as in PaddleX. Raises :class:`InvalidOptionError` naming the
-    first bad option.
+    first bad option (in table order).
     """
     options = base or PipelineOptions()
     if raw is None:
         return options
     if not isinstance(raw, Mapping):
         raise InvalidOptionError(f"options must be a JSON object, got {type(raw).__name__}")
-    known = OPTION_NAMES + EXTENSION_OPTION_NAMES
-    unknown = sorted(set(raw) - set(known))
+    unknown = sorted(set(raw) - set(_BY_NAME))
     if unknown:
-        raise InvalidOptionError(f"unknown option(s) {unknown}; known: {list(known)}")
-    given = {k: v for k, v in raw.items() if v is not None}
-    layout, det = options.layout, options.seal_det
-
-    for name in ("use_doc_orientation_classify", "use_doc_unwarping"):
-        if name in given and _bool(name, given[name]):
-            raise InvalidOptionError(
-                f"option {name!r}: the document preprocessor is not deployed in this service"
-            )
-    if "use_layout_detection" in given:
-        options = replace(
-            options,
-            use_layout_detection=_bool("use_layout_detection", given["use_layout_detection"]),
-        )
-    if "layout_threshold" in given:
-        layout = replace(
-            layout, threshold=_threshold("layout_threshold", given["layout_threshold"])
-        )
-    if "layout_nms" in given:
-        layout = replace(layout, nms=_bool("layout_nms", given["layout_nms"]))
-    if "layout_unclip_ratio" in given:
-        layout = replace(
-            layout, unclip_ratio=_unclip("layout_unclip_ratio", given["layout_unclip_ratio"])
-        )
-    if "layout_merge_bboxes_mode" in given:
-        mode = _merge_mode("layout_merge_bboxes_mode", given["layout_merge_bboxes_mode"])
-        layout = replace(layout, merge_bboxes_mode=mode)
-
-    if "keep_nested_seals" in given:
-        keep = _bool("keep_nested_seals", given["keep_nested_seals"])
-        layout = replace(layout, keep_nested_seals=keep)
-
-    if "seal_det_limit_side_len" in given:
-        value = given["seal_det_limit_side_len"]
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidOptionError(
-                f"option 'seal_det_limit_side_len' must be an integer, got {value!r}"
-            )
-        limit = int(
-            _positive_or_default("seal_det_limit_side_len", value, det.limit_side_len, 16000)
-        )
-        det = replace(det, limit_side_len=limit)
-    if "seal_det_limit_type" in given:
-        value = given["seal_det_limit_type"]
-        if value not in LIMIT_TYPES:
-            raise InvalidOptionError(
-                f"option 'seal_det_limit_type' must be one of {LIMIT_TYPES}, got {value!r}"
-            )
-        det = replace(det, limit_type=value)
-    if "seal_det_thresh" in given:
-        det = replace(
-            det,
-            thresh=_positive_or_default(
-                "seal_det_thresh", given["seal_det_thresh"], det.thresh, 1.0
-            ),
-        )
-    if "seal_det_box_thresh" in given:
-        value = _positive_or_default(
-            "seal_det_box_thresh", given["seal_det_box_thresh"], det.box_thresh, 1.0
-        )
-        det = replace(det, box_thresh=value)
-    if "seal_det_unclip_ratio" in given:
-        value = _positive_or_default(
-            "seal_det_unclip_ratio", given["seal_det_unclip_ratio"], det.unclip_ratio, 100.0
-        )
-        det = replace(det, unclip_ratio=value)
-    if "seal_rec_score_thresh" in given:
-        value = _number("seal_rec_score_thresh", given["seal_rec_score_thresh"], low=0.0, high=1.0)
-        options = replace(options, seal_rec_score_thresh=value)
-    return replace(options, layout=layout, seal_det=det)
+        raise InvalidOptionError(f"unknown option(s) {unknown}; known: {list(OPTION_NAMES)}")
+    for option in OPTIONS:
+        value = raw.get(option.name)
+        if value is not None:
+            options = option.apply(options, value)
+    return options
 
 
 def parse_options_json(
@@ -274,3 +416,18 @@ def parse_options_json(
     except json.JSONDecodeError as exc:
         raise InvalidOptionError(f"OPTIONS is not valid JSON: {exc}") from None
     return parse_options(raw, base)
+
+
+def options_markdown() -> str:
+    """The README's option table (Markdown), rendered from :data:`OPTIONS`."""
+    rows = [
+        "| option | HTTP field | default | accepted | what it does |",
+        "|---|---|---|---|---|",
+    ]
+    for option in OPTIONS:
+        ours = "" if option.paddlex else " (ours)"
+        rows.append(
+            f"| `{option.name}`{ours} | `{option.camel}` | `{json.dumps(option.default)}` "
+            f"| {option.kind.describe()} | {option.help} |"
+        )
+    return "\n".join(rows) + "\n"

@@ -1,9 +1,9 @@
 """Map the request's camelCase option fields onto the ensemble's ``OPTIONS`` (PaddleX names).
 
-The names come from :mod:`seal_ocr.params` (``OPTION_NAMES`` and our extensions), the one
-source of truth; validation is :func:`seal_ocr.params.parse_options`, the same function the
-ensemble runs, so a bad value is refused here with the server's own message before any file is
-fetched or decoded.
+The fields are those of the option table :data:`seal_ocr.params.OPTIONS`, the one source of
+truth; validation is :func:`seal_ocr.params.parse_options`, the same function the ensemble runs,
+so a bad value is refused here with the server's own message before any file is fetched or
+decoded.
 """
 
 from __future__ import annotations
@@ -12,19 +12,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from seal_ocr.params import EXTENSION_OPTION_NAMES, OPTION_NAMES, parse_options
-
-
-def to_camel(name: str) -> str:
-    """``seal_det_limit_side_len`` -> ``sealDetLimitSideLen`` (PaddleX's serving field names)."""
-    first, *rest = name.split("_")
-    return first + "".join(part.capitalize() for part in rest)
-
+from seal_ocr.params import OPTIONS, parse_options
 
 # request field -> predict() keyword, for every option the ensemble takes
-REQUEST_OPTION_FIELDS: dict[str, str] = {
-    to_camel(name): name for name in OPTION_NAMES + EXTENSION_OPTION_NAMES
-}
+REQUEST_OPTION_FIELDS: dict[str, str] = {option.camel: option.name for option in OPTIONS}
 
 
 def pipeline_options(fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,10 +1,11 @@
 """Request and response bodies of PaddleX's ``seal_recognition`` serving API (3.x + the seed's).
 
-The request is PaddleX 3.x ``InferRequest``; the option fields are the camelCase names of the
-``predict()`` keywords in :mod:`seal_ocr.params` (a unit test keeps the two lists equal), and
-their ranges are checked there, not here, so that limits live in one place. The model is
-strict: ``"0.3"`` for a number or ``"true"`` for a bool is a 422, as the OpenAPI document says,
-where PaddleX's lax pydantic would coerce them. Unknown fields are ignored, as in PaddleX.
+The request is PaddleX 3.x ``InferRequest``; its option fields are derived from the option table
+:data:`seal_ocr.params.OPTIONS` (camelCase names of the ``predict()`` keywords, types from each
+option's kind, descriptions from its help). Ranges are checked by :mod:`seal_ocr.params`, not
+here, so that limits live in one place. The model is strict: ``"0.3"`` for a number or
+``"true"`` for a bool is a 422, as the OpenAPI document says, where PaddleX's lax pydantic would
+coerce them. Unknown fields are ignored, as in PaddleX.
 
 Each page of the response carries PaddleX 3.x's ``prunedResult`` / ``outputImages`` /
 ``inputImage`` and the seed's (PaddleX 3.0.0b2) ``texts`` / ``layoutImage`` / ``ocrImage``.
@@ -12,17 +13,15 @@ Each page of the response carries PaddleX 3.x's ``prunedResult`` / ``outputImage
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import json
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from seal_ocr.params import LIMIT_TYPES, MERGE_MODES
-
-MergeMode = Literal[MERGE_MODES]  # type: ignore[valid-type]
-LimitType = Literal[LIMIT_TYPES]  # type: ignore[valid-type]
+from seal_ocr.params import OPTIONS, Choice, Flag, Kind, Number, Option, Pair, PerClass
 
 
-class InferRequest(BaseModel):
+class _RequestBase(BaseModel):
     """``POST /seal-recognition`` body. ``null`` for an option means "the default"."""
 
     model_config = ConfigDict(strict=True, extra="ignore")
@@ -31,29 +30,54 @@ class InferRequest(BaseModel):
     fileType: Literal[0, 1] | None = Field(
         None, description="0 = PDF, 1 = image; null: inferred from a URL's file extension."
     )
-    useDocOrientationClassify: bool | None = Field(None, description="Only false (not deployed).")
-    useDocUnwarping: bool | None = Field(None, description="Only false (not deployed).")
-    useLayoutDetection: bool | None = None
-    layoutThreshold: float | dict[str, float] | None = Field(
-        None, description="In [0, 1], or {clsId: threshold}."
-    )
-    layoutNms: bool | None = None
-    # a list, not a tuple: strict mode takes a JSON array as a list only
-    layoutUnclipRatio: float | Annotated[list[float], Field(min_length=2, max_length=2)] | None = (
-        Field(None, description="> 0, or [w, h].")
-    )
-    layoutMergeBboxesMode: MergeMode | dict[str, MergeMode] | None = None
-    sealDetLimitSideLen: int | None = Field(None, description=">= 0; 0 means the default.")
-    sealDetLimitType: LimitType | None = None
-    sealDetThresh: float | None = Field(None, description="In [0, 1]; 0 means the default.")
-    sealDetBoxThresh: float | None = Field(None, description="In [0, 1]; 0 means the default.")
-    sealDetUnclipRatio: float | None = Field(None, description=">= 0; 0 means the default.")
-    sealRecScoreThresh: float | None = Field(None, description="In [0, 1].")
-    keepNestedSeals: bool | None = Field(
-        None, description="Not PaddleX: keep seal boxes nested in another box (default false)."
-    )
     visualize: bool | None = Field(
         None, description="Return the pictures; null: the server's default (on)."
+    )
+
+
+def value_type(kind: Kind) -> Any:
+    """The (strict) pydantic type of an option's JSON value, ``null`` not included."""
+    if isinstance(kind, Flag):
+        return bool
+    if isinstance(kind, Number):
+        return int if kind.integer else float
+    if isinstance(kind, Choice):
+        return Literal[kind.values]  # type: ignore[valid-type]
+    if isinstance(kind, PerClass):
+        inner = value_type(kind.inner)
+        return Union[inner, dict[str, inner]]  # noqa: UP007 (a runtime type, not an annotation)
+    if isinstance(kind, Pair):
+        inner = value_type(kind.inner)
+        # a list, not a tuple: strict mode takes a JSON array as a list only
+        pair = Annotated[list[inner], Field(min_length=2, max_length=2)]
+        return Union[inner, pair]  # noqa: UP007
+    raise TypeError(f"no request type for option kind {kind!r}")
+
+
+def field_description(option: Option) -> str:
+    """An option's help, accepted values and default, for the OpenAPI document."""
+    ours = "" if option.paddlex else "Not PaddleX: "
+    return (
+        f"{ours}{option.help[0].upper()}{option.help[1:]}. Accepted: {option.kind.describe()}; "
+        f"default {json.dumps(option.default)}."
+    )
+
+
+if TYPE_CHECKING:  # the option fields are read by name (model_dump), never as attributes
+    InferRequest = _RequestBase
+else:
+    InferRequest = create_model(
+        "InferRequest",
+        __base__=_RequestBase,
+        __module__=__name__,
+        __doc__=_RequestBase.__doc__,
+        **{
+            option.camel: (
+                value_type(option.kind) | None,
+                Field(None, description=field_description(option)),
+            )
+            for option in OPTIONS
+        },
     )
 
 

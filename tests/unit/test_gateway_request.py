@@ -17,10 +17,10 @@ from seal_api.files import (
     is_url,
     resolve_file_type,
 )
-from seal_api.options import REQUEST_OPTION_FIELDS, options_json, pipeline_options, to_camel
+from seal_api.options import REQUEST_OPTION_FIELDS, options_json, pipeline_options
 from seal_api.schemas import InferRequest
 from seal_ocr.errors import InvalidOptionError
-from seal_ocr.params import EXTENSION_OPTION_NAMES, OPTION_NAMES, parse_options
+from seal_ocr.params import OPTION_NAMES, parse_options, to_camel
 
 NON_OPTION_FIELDS = {"file", "fileType", "visualize"}
 
@@ -28,7 +28,7 @@ NON_OPTION_FIELDS = {"file", "fileType", "visualize"}
 def test_every_params_option_is_a_request_field_and_back():
     fields = set(InferRequest.model_fields) - NON_OPTION_FIELDS
     assert fields == set(REQUEST_OPTION_FIELDS)
-    assert set(REQUEST_OPTION_FIELDS.values()) == set(OPTION_NAMES + EXTENSION_OPTION_NAMES)
+    assert set(REQUEST_OPTION_FIELDS.values()) == set(OPTION_NAMES)
 
 
 @pytest.mark.parametrize(

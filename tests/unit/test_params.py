@@ -1,10 +1,13 @@
 """Request options: PaddleX names and defaults, strict validation, JSON round trip."""
 
+import json
+
 import pytest
 
 from seal_ocr.errors import InvalidOptionError
 from seal_ocr.params import (
     OPTION_NAMES,
+    OPTIONS,
     PipelineOptions,
     options_from_json,
     parse_options,
@@ -115,8 +118,10 @@ def test_json_round_trip_keeps_every_value():
     assert options_from_json(options.to_json()) == options
 
 
-def test_option_names_are_paddlex_predict_keywords():
-    assert OPTION_NAMES[2:] == (
+def test_option_names_are_paddlex_predict_keywords_then_ours():
+    assert OPTION_NAMES == (
+        "use_doc_orientation_classify",
+        "use_doc_unwarping",
         "use_layout_detection",
         "layout_threshold",
         "layout_nms",
@@ -128,7 +133,90 @@ def test_option_names_are_paddlex_predict_keywords():
         "seal_det_box_thresh",
         "seal_det_unclip_ratio",
         "seal_rec_score_thresh",
+        "keep_nested_seals",
     )
+    assert [option.name for option in OPTIONS if not option.paddlex] == ["keep_nested_seals"]
+
+
+def test_table_defaults_are_the_pipeline_defaults():
+    defaults = {option.name: option.default for option in OPTIONS}
+    assert defaults == {
+        "use_doc_orientation_classify": False,
+        "use_doc_unwarping": False,
+        "use_layout_detection": True,
+        "layout_threshold": 0.5,
+        "layout_nms": True,
+        "layout_unclip_ratio": 1.0,
+        "layout_merge_bboxes_mode": "large",
+        "seal_det_limit_side_len": 736,
+        "seal_det_limit_type": "min",
+        "seal_det_thresh": 0.2,
+        "seal_det_box_thresh": 0.6,
+        "seal_det_unclip_ratio": 0.5,
+        "seal_rec_score_thresh": 0.0,
+        "keep_nested_seals": False,
+    }
+    # setting every option to its default changes nothing
+    assert parse_options(defaults) == PipelineOptions()
+
+
+def test_every_stored_option_lands_in_its_own_field():
+    # a value unlike the default, per option: each moves exactly the field its row names
+    changed = {
+        "use_layout_detection": False,
+        "layout_threshold": 0.7,
+        "layout_nms": False,
+        "layout_unclip_ratio": 1.5,
+        "layout_merge_bboxes_mode": "small",
+        "seal_det_limit_side_len": 960,
+        "seal_det_limit_type": "max",
+        "seal_det_thresh": 0.3,
+        "seal_det_box_thresh": 0.5,
+        "seal_det_unclip_ratio": 1.5,
+        "seal_rec_score_thresh": 0.4,
+        "keep_nested_seals": True,
+    }
+    stored = [option for option in OPTIONS if option.path]
+    assert {option.name for option in stored} == set(changed)
+    base = json.loads(PipelineOptions().to_json())
+    for option in stored:
+        after = json.loads(parse_options({option.name: changed[option.name]}).to_json())
+        differences = _leaf_differences(base, after)
+        assert differences == [option.path], option.name
+
+
+def _leaf_differences(a: dict, b: dict, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out = []
+    for key in a:
+        if isinstance(a[key], dict) and isinstance(b[key], dict):
+            out += _leaf_differences(a[key], b[key], (*prefix, key))
+        elif a[key] != b[key]:
+            out.append((*prefix, key))
+    return out
+
+
+def test_zero_falls_back_to_the_base_not_the_built_in_default():
+    base = parse_options({"seal_det_thresh": 0.35, "seal_det_limit_side_len": 1024})
+    options = parse_options({"seal_det_thresh": 0, "seal_det_limit_side_len": 0}, base)
+    assert (options.seal_det.thresh, options.seal_det.limit_side_len) == (0.35, 1024)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"layout_threshold": {"1": 1.5}}, "option 'layout_threshold[1]' must be in [0.0, 1.0]"),
+        ({"layout_threshold": {"-1": 0.5}}, "option 'layout_threshold': class id -1 is negative"),
+        ({"layout_unclip_ratio": [1.0, 0]}, "option 'layout_unclip_ratio' must be in"),
+        ({"layout_merge_bboxes_mode": {"2": "big"}}, "option 'layout_merge_bboxes_mode[2]'"),
+        ({"seal_det_limit_side_len": 20000}, "must be in [0.0, 16000], got 20000.0"),
+        ({"seal_det_limit_side_len": True}, "must be an integer, got True"),
+        ({"layout_nms": 0}, "option 'layout_nms' must be true or false, got 0"),
+    ],
+)
+def test_error_messages_name_the_option_and_the_rule(raw, message):
+    with pytest.raises(InvalidOptionError) as caught:
+        parse_options(raw)
+    assert message in str(caught.value)
 
 
 def test_keep_nested_seals_is_our_extension_off_by_default():
