@@ -1,4 +1,4 @@
-"""Unit tests of ``tools.synth.seals``: the seeded synthetic seal generator.
+"""Unit tests of ``tools.synth``: the seeded synthetic seal generator (``tools.synth.seals``).
 
 The parity test and the benchmarks rely on three properties checked here: the same seed gives the
 same pixels, any 120 pages cover every category, and the ground truth matches the pictures.
@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tools.synth import seals
+from tools.synth import plan
 from tools.synth.seals import SHAPES, SynthPage, generate, main, write
 
 RED_MARGIN = 50  # a pixel is red ink when R exceeds both G and B by this much
@@ -114,13 +114,13 @@ def test_first_120_pages_cover_every_category(pages: list[SynthPage]) -> None:
 @pytest.mark.parametrize("start", [0, 37, 1000])
 def test_plan_cycles_cover_any_120_pages(start: int) -> None:
     """The coverage cycles hold for any window of 120 page indices, not only the first."""
-    plans = [seals._page_plan(i) for i in range(start, start + 120)]
+    plans = [plan.page_plan(i) for i in range(start, start + 120)]
     for key in ("multi", "rotate", "blur", "jpeg", "fade"):
         assert {p[key] for p in plans} == {True, False}, key
     combos = {(p["kind"], p["shape"], p["blur"], p["jpeg"], p["rotate"]) for p in plans}
     assert len(combos) > 40
     for shape in SHAPES:
-        seal_plans = [seals._seal_plan(i, 0, shape) for i in range(start, start + 120)]
+        seal_plans = [plan.seal_plan(i, 0, shape) for i in range(start, start + 120)]
         assert {p["arc_len"] for p in seal_plans} == set(range(4, 21))
         assert {p["double_ring"] for p in seal_plans} == {True, False}
         if shape == "square":
