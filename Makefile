@@ -55,7 +55,7 @@ serve: ## GPU containers when nvidia-smi and docker answer, else the embedded CP
 	  *) echo "TARGET must be auto, gpu or cpu" >&2; exit 2 ;; esac
 
 serve-cpu: setup models ## embedded tritonserver on 127.0.0.1 (HTTP 8000, gRPC 8001, metrics 8002) [ENGINE=openvino|onnxruntime]; Ctrl-C stops
-	$(VPY) -m seal_triton.launcher $(if $(ENGINE),--engine $(ENGINE)) $(SERVE_ARGS)
+	$(VPY) -m seal_triton $(if $(ENGINE),--engine $(ENGINE)) $(SERVE_ARGS)
 
 serve-gpu: setup models ## docker compose: Triton 24.10 on the GPU + the gateway (docs/deploy-gpu.md)
 	TRITON_ADMIN_KEY="$${TRITON_ADMIN_KEY:-$$(openssl rand -hex 16)}" docker compose -f docker/compose.yaml up --build

@@ -7,8 +7,9 @@
 Inputs, options and result methods follow PaddleX's ``seal_recognition`` ``predict``.
 """
 
-from seal_client.client import PageError, SealClient, ServerError
-from seal_client.inputs import InputError, Page
+from seal_client.client import SealClient
+from seal_client.errors import InputError, PageError, PdfError, ServerError
+from seal_client.inputs import Page
 from seal_client.result import SealResult
 
-__all__ = ["InputError", "Page", "PageError", "SealClient", "SealResult", "ServerError"]
+__all__ = ["InputError", "Page", "PageError", "PdfError", "SealClient", "SealResult", "ServerError"]

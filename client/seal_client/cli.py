@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from seal_client.client import PageError, SealClient, ServerError
-from seal_client.inputs import InputError
+from seal_client.client import SealClient
+from seal_client.errors import InputError, PageError, ServerError
 from seal_client.visualize import FontNotFoundError
 from seal_ocr.errors import InvalidOptionError
 from seal_ocr.params import OPTIONS, Choice, Flag, Number, Option, Pair, PerClass

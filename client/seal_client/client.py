@@ -18,28 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from seal_client.errors import PageError, ServerError
 from seal_client.inputs import Page, expand_inputs
 from seal_client.result import SealResult
 from seal_ocr import tensor_names as names
 from seal_ocr.params import parse_options
-
-
-class ServerError(RuntimeError):
-    """The server cannot be reached, or does not serve the expected ensemble."""
-
-
-class PageError(RuntimeError):
-    """The server refused or failed one page; ``page`` says which."""
-
-    def __init__(self, page: Page, message: str, status: str | None = None) -> None:
-        where = page.input_path or "<input>"
-        if page.page_index is not None:
-            where += f" page {page.page_index + 1}"
-        super().__init__(f"{where}: {message}")
-        self.page = page
-        # Triton's status as tritonclient reports it ("StatusCode.INVALID_ARGUMENT" over gRPC,
-        # "400" over HTTP), so callers can tell a refused page from an overloaded server.
-        self.status = status
 
 
 def is_busy(error: PageError) -> bool:

@@ -32,6 +32,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from seal_client.errors import InputError
+from seal_client.pdf import parse_pages, render_pdf
 from seal_ocr.errors import InvalidImageError
 from seal_ocr.image_io import SUPPORTED_FORMATS, read_image_header
 
@@ -44,10 +46,6 @@ _PDF_HEADER_WINDOW = 1024  # PDFium looks for the header within the first 1024 b
 _LEADING_JUNK = b" \t\r\n\f\x00"
 _UTF8_BOM = b"\xef\xbb\xbf"
 _CHUNK = 1 << 16
-
-
-class InputError(Exception):
-    """An input the client cannot turn into pages; the message is one line naming the input."""
 
 
 @dataclass(frozen=True)
@@ -124,8 +122,6 @@ def expand_inputs(
     advances, so a 500-page PDF renders page by page. A bad input raises :class:`InputError` (or
     its subclass ``PdfError``) when reached.
     """
-    from seal_client.pdf import parse_pages  # here, not on top: seal_client.pdf imports us
-
     selection = parse_pages(pages) if isinstance(pages, str) else pages
     if selection is not None and not isinstance(selection, list):
         selection = list(selection)
@@ -297,8 +293,6 @@ def _check_image(data: bytes, name: str) -> None:
 def _pdf_pages(
     source: bytes | Path, input_path: str | None, name: str, index: int, options: _Options
 ) -> Iterator[Page]:
-    from seal_client.pdf import render_pdf
-
     pages = render_pdf(
         source,
         pages=options.pages,

@@ -25,7 +25,7 @@ import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from seal_client.inputs import InputError
+from seal_client.errors import PdfError
 
 PAGE_SPEC_LIMIT = 1_000_000  # page numbers above this in a spec are a typo, not a real document
 
@@ -35,10 +35,6 @@ _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
 _PAGES_NODE = re.compile(rb"/Type\s*/Pages(?![A-Za-z0-9_.#-])")
 _PAGE_LEAF = re.compile(rb"/Type\s*/Page(?![A-Za-z0-9_.#-])")
 _COUNT_ZERO = re.compile(rb"/Count\s+0(?![0-9.])")
-
-
-class PdfError(InputError):
-    """A PDF that cannot be rendered: encrypted, corrupt or truncated, empty, bad page choice."""
 
 
 def parse_pages(spec: str | None) -> list[int] | None:

@@ -29,8 +29,10 @@ log = logging.getLogger("seal_triton.supervisor")
 
 
 @dataclass
-class GatewayConfig:
-    """The PaddleX-compatible HTTP gateway (``python -m seal_gateway``) run beside the server."""
+class GatewaySidecar:
+    """How to run the PaddleX-compatible HTTP gateway (``python -m seal_gateway``) as a process
+    beside the server: where it listens and extra command-line arguments. (The gateway's own
+    settings are :class:`seal_gateway.config.GatewayConfig`.)"""
 
     host: str = "127.0.0.1"
     port: int = 8080
@@ -83,7 +85,7 @@ class Supervisor:
     def __init__(
         self,
         server: TritonServer,
-        gateway: GatewayConfig | None = None,
+        gateway: GatewaySidecar | None = None,
         interval_s: float = 2.0,
         restart_grace_s: float = 5.0,
         budget: RestartBudget | None = None,

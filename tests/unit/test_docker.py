@@ -111,7 +111,7 @@ def test_cpu_image_runs_the_embedded_launcher_on_all_interfaces():
     [base] = [args for keyword, args in steps if keyword == "FROM"]
     assert base.startswith("python:3.11")
     [command] = [args for keyword, args in steps if keyword == "CMD"]
-    assert "seal_triton.launcher" in command and '"0.0.0.0"' in command
+    assert '"-m", "seal_triton",' in command and '"0.0.0.0"' in command
 
 
 @pytest.mark.parametrize("name", ["Dockerfile", "Dockerfile.cpu"])
