@@ -1,0 +1,110 @@
+"""What an archive's ``inference.yml`` asks for, checked against what ``seal_ocr`` implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from seal_ocr.layout import IMAGENET_MEAN, IMAGENET_STD
+from tools.models.official_catalog import OfficialModelError
+
+OFFICIAL_SEAL_LABEL = "seal"
+REC_HEIGHT = 48  # seal_ocr.rec resizes lines to this height
+
+
+def _ops(config: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Preprocessing ops as (name, args): PaddleDetection ``Preprocess: [{type: ...}]`` or
+    PaddleOCR ``PreProcess: {transform_ops: [{Name: {...}}]}``."""
+    if isinstance(config.get("Preprocess"), list):
+        return [(op["type"], op) for op in config["Preprocess"]]
+    ops = []
+    for op in (config.get("PreProcess") or {}).get("transform_ops", []):
+        [(name, args)] = op.items()
+        ops.append((name, args or {}))
+    return ops
+
+
+def _scale(value: Any) -> float:
+    if isinstance(value, str):  # PaddleOCR writes "1./255."
+        numerator, _, denominator = value.partition("/")
+        return float(numerator) / float(denominator or 1)
+    return float(value)
+
+
+@dataclass(frozen=True)
+class Normalisation:
+    """x_model = (v * scale - mean) / std per channel, v the 0..255 pixel."""
+
+    scale: float
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+
+def layout_facts(config: dict[str, Any]) -> dict[str, Any]:
+    ops = dict(_ops(config))
+    resize = ops.get("Resize")
+    if resize is None or resize.get("keep_ratio", False) or int(resize.get("interp", 2)) != 2:
+        raise OfficialModelError(
+            f"layout preprocessing {resize!r}: seal_ocr.layout implements Resize with "
+            "keep_ratio false and interp 2 (bicubic) only"
+        )
+    unknown = set(ops) - {"Resize", "NormalizeImage", "Permute", "ToCHWImage"}
+    if unknown:
+        raise OfficialModelError(f"layout preprocessing ops {sorted(unknown)} not implemented")
+    norm = ops.get("NormalizeImage", {"mean": [0, 0, 0], "std": [1, 1, 1], "is_scale": True})
+    if norm.get("norm_type", "mean_std") not in ("mean_std", "none"):
+        raise OfficialModelError(f"layout NormalizeImage {norm!r} not implemented")
+    if norm.get("norm_type") == "none":
+        norm = {**norm, "mean": [0, 0, 0], "std": [1, 1, 1]}
+    labels = [str(label) for label in config.get("label_list", [])]
+    if OFFICIAL_SEAL_LABEL not in labels:
+        raise OfficialModelError(f"layout label_list {labels} has no {OFFICIAL_SEAL_LABEL!r}")
+    height, width = (int(v) for v in resize["target_size"])
+    return {
+        "labels": labels,
+        "input_hw": (height, width),
+        "normalisation": Normalisation(
+            scale=1 / 255 if norm.get("is_scale", True) else 1.0,
+            mean=tuple(float(v) for v in norm["mean"]),
+            std=tuple(float(v) for v in norm["std"]),
+        ),
+        "preprocess": [op for _, op in _ops(config)],
+        "postprocess": {k: config[k] for k in ("draw_threshold", "arch", "NMS") if k in config},
+    }
+
+
+def det_facts(config: dict[str, Any]) -> dict[str, Any]:
+    ops = dict(_ops(config))
+    decode = ops.get("DecodeImage", {})
+    if str(decode.get("img_mode", "BGR")).upper() != "BGR":
+        raise OfficialModelError(f"seal det DecodeImage {decode!r}: seal_ocr feeds BGR")
+    norm = ops.get("NormalizeImage", {})
+    if norm.get("order", "hwc") != "hwc":
+        raise OfficialModelError(f"seal det NormalizeImage order {norm.get('order')!r}")
+    post = config.get("PostProcess") or {}
+    if post.get("name", "DBPostProcess") != "DBPostProcess":
+        raise OfficialModelError(f"seal det post-process {post.get('name')!r} is not DB")
+    if post.get("box_type", "poly") != "poly":
+        print(f"  note: seal det yml box_type {post.get('box_type')!r}; seal_ocr uses poly")
+    return {
+        "normalisation": Normalisation(
+            scale=_scale(norm.get("scale", 1 / 255)),
+            mean=tuple(float(v) for v in norm.get("mean", IMAGENET_MEAN)),
+            std=tuple(float(v) for v in norm.get("std", IMAGENET_STD)),
+        ),
+        "postprocess": {k: v for k, v in post.items() if k != "name"},
+    }
+
+
+def rec_facts(config: dict[str, Any]) -> dict[str, Any]:
+    ops = dict(_ops(config))
+    shape = (ops.get("RecResizeImg") or {}).get("image_shape", [3, REC_HEIGHT, 320])
+    if int(shape[1]) != REC_HEIGHT:
+        raise OfficialModelError(f"rec image_shape {shape}: seal_ocr.rec resizes to height 48")
+    post = config.get("PostProcess") or {}
+    if post.get("name") != "CTCLabelDecode":
+        raise OfficialModelError(f"rec post-process {post.get('name')!r} is not CTCLabelDecode")
+    characters = [str(c) for c in post.get("character_dict") or []]
+    if not characters:
+        raise OfficialModelError("rec inference.yml has no PostProcess.character_dict")
+    return {"characters": characters, "image_shape": list(shape)}
