@@ -29,6 +29,7 @@ $(SETUP_STAMP): pyproject.toml
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet -e ".[server,dev]"
 	bash tools/install_fonts.sh
+	bash tools/install_chromium.sh
 	bash tools/install_jemalloc.sh
 	bash perf/install_perf_analyzer.sh
 	touch $@
