@@ -35,6 +35,8 @@ ENGINE_BACKEND_SOURCES = tuple(
     REPO_ROOT / "serving" / "backends" / name for name in ("onnxruntime", "openvino")
 )
 RESTRICTED_APIS = "model-repository,logging,trace"
+# the admin key from the environment when set (a Kubernetes Secret: deploy/kubernetes), else random
+ADMIN_KEY_ENV = "TRITON_ADMIN_KEY"
 # the engine of the ONNX entries on the CPU server -> the config variant that runs it
 # (`--model-config-name`: configs/<variant>.pbtxt, else config.pbtxt, per model)
 ENGINE_CONFIG_NAMES = {"openvino": "cpu", "onnxruntime": "cpu_onnxruntime"}
@@ -127,9 +129,12 @@ class ServerConfig:
     # before SIGKILL so Triton's own exit path and ours do not race (both were 30 s).
     exit_timeout_s: int = 10
     # APIs that change the running server (load/unload, log and trace settings) answer only
-    # requests carrying this header; the key is random per launch and never printed.
+    # requests carrying this header; the key is $TRITON_ADMIN_KEY, else random per launch,
+    # and never printed.
     admin_header: str = "triton-admin-key"
-    admin_key: str = field(default_factory=lambda: secrets.token_hex(16), repr=False)
+    admin_key: str = field(
+        default_factory=lambda: os.environ.get(ADMIN_KEY_ENV) or secrets.token_hex(16), repr=False
+    )
     # admission control: requests in the pipeline at once (None = decode_page's config, 0 = no
     # cap, e.g. to measure raw capacity past saturation); see seal_triton/admission.py
     max_in_flight: int | None = None
