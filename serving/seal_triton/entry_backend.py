@@ -42,12 +42,27 @@ def split_batch(results: Mapping[str, np.ndarray], sizes: list[int]) -> list[dic
     return [{name: parts[name][index] for name in results} for index in range(len(sizes))]
 
 
+def whole_number(parameters: Mapping[str, str], key: str, default: int, minimum: int = 0) -> int:
+    """``parameters[key]`` as a whole number >= ``minimum`` (``default`` when unset).
+
+    Raises ValueError naming the key and the value, so a bad config fails the model's load."""
+    text = parameters.get(key, str(default)).strip()
+    if not (text.isascii() and text.isdigit()) or int(text) < minimum:
+        raise ValueError(f"{key} must be a whole number >= {minimum}, not {text!r}")
+    return int(text)
+
+
+def flag(parameters: Mapping[str, str], key: str, default: bool) -> bool:
+    """``parameters[key]`` "1" or "0" as a bool (``default`` when unset); ValueError naming it."""
+    text = parameters.get(key, "1" if default else "0").strip()
+    if text not in ("0", "1"):
+        raise ValueError(f"{key} must be 0 or 1, not {text!r}")
+    return text == "1"
+
+
 def release_interval_s(parameters: Mapping[str, str], key: str) -> float:
     """``parameters[key]`` whole milliseconds -> seconds (0 when unset); ValueError naming it."""
-    text = parameters.get(key, "0")
-    if not text.isdigit():
-        raise ValueError(f"{key} must be whole milliseconds >= 0, not {text!r}")
-    return int(text) / 1000
+    return whole_number(parameters, key, 0) / 1000
 
 
 class PeriodicRelease:

@@ -4,7 +4,8 @@ Config, name checks and dynamic batching are shared with the ``openvino`` backen
 (``seal_triton.entry_backend``); this file opens the ONNX Runtime session and manages its CPU
 memory arena. Parameters: ``intra_op_thread_count`` / ``inter_op_thread_count`` (the keys of
 Triton's own ONNX Runtime backend), and ours: ``enable_cpu_mem_arena``, ``arena_shrinkage``,
-``arena_release_shape``, ``arena_release_interval_ms`` (below).
+``arena_release_shape``, ``arena_release_interval_ms`` (below). A bad value is refused at load
+with the parameter's name.
 """
 
 from pathlib import Path
@@ -12,7 +13,13 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from seal_triton.entry_backend import OnnxEntryModel, PeriodicRelease, release_interval_s
+from seal_triton.entry_backend import (
+    OnnxEntryModel,
+    PeriodicRelease,
+    flag,
+    release_interval_s,
+    whole_number,
+)
 
 
 class TritonPythonModel(OnnxEntryModel):
@@ -20,18 +27,20 @@ class TritonPythonModel(OnnxEntryModel):
 
     def load(self, path: Path, config: dict) -> tuple[list[str], list[str]]:
         options = ort.SessionOptions()
-        options.intra_op_num_threads = int(self.parameters.get("intra_op_thread_count", "1"))
-        options.inter_op_num_threads = int(self.parameters.get("inter_op_thread_count", "1"))
+        # 0 threads: ONNX Runtime's default (one per core)
+        options.intra_op_num_threads = whole_number(self.parameters, "intra_op_thread_count", 1)
+        options.inter_op_num_threads = whole_number(self.parameters, "inter_op_thread_count", 1)
         # ORT's CPU arena keeps every block it ever grew to and grows further as batch shapes
         # vary (layout's RSS rose 42 % in a 2-minute soak after warm-up); without it, tensors
         # come from malloc and large ones go back to the system when freed, at some cost in
         # speed for models with large tensors (docs/robustness.md, soak).
-        options.enable_cpu_mem_arena = self.parameters.get("enable_cpu_mem_arena", "1") != "0"
+        options.enable_cpu_mem_arena = flag(self.parameters, "enable_cpu_mem_arena", True)
         # with the arena on, give back the chunks the runs grew, after each run or from the
         # release thread (inputs whose shape varies, like seal_det's crops, otherwise ratchet
         # the arena up over hours)
         self.shrink_options = ort.RunOptions()
-        if self.parameters.get("arena_shrinkage", "0") == "1" and options.enable_cpu_mem_arena:
+        self.arena_shrinkage = flag(self.parameters, "arena_shrinkage", False)
+        if self.arena_shrinkage and options.enable_cpu_mem_arena:
             self.shrink_options.add_run_config_entry(
                 "memory.enable_memory_arena_shrinkage", "cpu:0"
             )
@@ -69,12 +78,14 @@ class TritonPythonModel(OnnxEntryModel):
         if not shape:
             return None
         inputs = config["input"]
-        if self.parameters.get("arena_shrinkage", "0") != "1" or len(inputs) != 1:
+        if not self.arena_shrinkage or len(inputs) != 1:
             raise ValueError("arena_release_shape needs arena_shrinkage and one input")
         if inputs[0]["data_type"] != "TYPE_FP32":
-            raise ValueError("the arena release input must be FP32")
-        dims = [int(d) for d in shape.split(",")]
-        return {self.input_names[0]: np.zeros(dims, dtype=np.float32)}
+            raise ValueError("arena_release_shape: the arena release input must be FP32")
+        dims = shape.split(",")
+        if not all(d.strip().isdigit() and int(d) > 0 for d in dims):
+            raise ValueError(f"arena_release_shape must be sizes > 0 like 1,3,32,32, not {shape!r}")
+        return {self.input_names[0]: np.zeros([int(d) for d in dims], dtype=np.float32)}
 
     def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
         outputs = self.session.run(self.output_names, inputs, self.run_options)

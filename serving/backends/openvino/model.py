@@ -14,6 +14,7 @@ is refused at load with the parameter's name. Config checks and dynamic batching
 ``seal_triton.entry_backend``.
 """
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -24,27 +25,32 @@ from seal_ocr.engines import OpenVinoSession, OpenVinoSettings, compile_openvino
 from seal_triton.entry_backend import OnnxEntryModel, PeriodicRelease, release_interval_s
 
 
+def _number(text: str) -> float:
+    """``text`` as a float; NaN (refused by any range check) when it is not a number."""
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
 class TritonPythonModel(OnnxEntryModel):
     engine = "openvino"
 
     def load(self, path: Path, config: dict) -> tuple[list[str], list[str]]:
+        # every parameter is checked before anything is compiled or started
         settings = OpenVinoSettings.from_parameters(self.parameters)
-        self.session = OpenVinoSession(compile_openvino(path, settings))
         # OpenVINO keeps the intermediate buffers of the largest shape it ran (seal_det: 186 ->
         # 1630 MB private after one 6 x 736 x 2208 batch); release_memory() gives them back
         # when no run is in progress, every interval after real runs
         interval_s = release_interval_s(self.parameters, "memory_release_interval_ms")
+        guarded = self.parameters.get("reference_tie_output", "")
+        margin = self._tie_margin(guarded) if guarded else 0.0
+        self.session = OpenVinoSession(compile_openvino(path, settings))
         self.periodic = PeriodicRelease(interval_s, self.session.compiled.release_memory)
         self.runner: engines.EngineSession = self.session
-        guarded = self.parameters.get("reference_tie_output", "")
         if guarded:
             # items with a near-tie in this softmax output are re-run on ONNX Runtime, the
-            # engine PaddleX runs, so their argmax decisions are PaddleX's (seal_ocr.engines)
-            margin = float(self.parameters.get("reference_tie_margin", engines.DEFAULT_TIE_MARGIN))
-            if not 0 < margin < 1:
-                raise ValueError(f"reference_tie_margin must be in (0, 1), not {margin}")
-            if guarded not in self.output_names:
-                raise ValueError(f"reference_tie_output {guarded!r} is not an output of the config")
+            # engine PaddleX runs, so their argmax decisions are PaddleX's (seal_ocr.engines);
             # re-runs are rare (~5 % of lines): no ORT arena to keep their largest block
             threads = max(settings.threads, 1)
             reference = engines.open_session(path, engines.ONNXRUNTIME, threads, memory_arena=False)
@@ -59,6 +65,17 @@ class TritonPythonModel(OnnxEntryModel):
         inputs = [name for port in compiled.inputs for name in port.get_names()]
         outputs = [name for port in compiled.outputs for name in port.get_names()]
         return inputs, outputs
+
+    def _tie_margin(self, guarded: str) -> float:
+        """``reference_tie_margin`` for the ``reference_tie_output`` ``guarded``; ValueError
+        naming the parameter when either is bad."""
+        if guarded not in self.output_names:
+            raise ValueError(f"reference_tie_output {guarded!r} is not an output of the config")
+        text = self.parameters.get("reference_tie_margin", str(engines.DEFAULT_TIE_MARGIN))
+        margin = _number(text)
+        if not 0 < margin < 1:
+            raise ValueError(f"reference_tie_margin must be in (0, 1), not {text!r}")
+        return margin
 
     def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
         with self.periodic.lock:
