@@ -86,8 +86,9 @@ class PipelineStep:
 
     @staticmethod
     def ticket_of(inputs: dict[str, np.ndarray | None]) -> str:
+        """The request's admission lease ("" when none was sent; Triton checked its shape)."""
         ticket = inputs.get(names.ADMISSION_TICKET)
-        return "" if ticket is None or ticket.size == 0 else ticket.reshape(-1)[0].decode()
+        return "" if ticket is None else ticket.reshape(-1)[0].decode()
 
     async def _one(self, request):
         pb = self.pb

@@ -17,15 +17,10 @@ from seal_triton.admission import AdmissionGate, capacity_from, default_state_pa
 from seal_triton.step import PipelineStep
 
 
-def _single_bytes(array: np.ndarray | None, name: str) -> bytes | None:
-    if array is None:
-        return None
-    if array.size != 1:
-        raise InvalidImageError(f"{name} must hold exactly one element, got shape {array.shape}")
-    value = array.reshape(-1)[0]
-    if not isinstance(value, bytes):
-        raise InvalidImageError(f"{name} must be BYTES, got {type(value).__name__}")
-    return value
+def _single_bytes(array: np.ndarray | None) -> bytes | None:
+    """The element of a TYPE_STRING [1] input, None when it was not sent (Triton has checked
+    the shape against the config, and the stub gives TYPE_STRING elements as bytes)."""
+    return None if array is None else array.reshape(-1)[0]
 
 
 class TritonPythonModel(PipelineStep):
@@ -50,9 +45,9 @@ class TritonPythonModel(PipelineStep):
     async def run(self, inputs):
         if inputs[names.IMAGE] is None:
             raise InvalidImageError(f"the request has no {names.IMAGE} input")
-        options = parse_options_json(_single_bytes(inputs[names.OPTIONS], names.OPTIONS))
+        options = parse_options_json(_single_bytes(inputs[names.OPTIONS]))
         page = decode_image(
-            _single_bytes(inputs[names.IMAGE], names.IMAGE),
+            _single_bytes(inputs[names.IMAGE]),
             max_pixels=self.max_pixels,
             max_bytes=self.max_bytes,
         )

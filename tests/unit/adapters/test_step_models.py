@@ -76,7 +76,6 @@ def test_decode_page_admits_decodes_and_passes_its_lease_on(pb, make_step, lease
     [
         ({}, "the request has no IMAGE input"),
         ({"IMAGE": strings(b"not an image")}, "not a decodable image file"),
-        ({"IMAGE": strings(png(), png())}, "IMAGE must hold exactly one element"),
         (
             {"IMAGE": strings(png()), "OPTIONS": strings("{not json")},
             "OPTIONS is not valid JSON",
@@ -86,7 +85,7 @@ def test_decode_page_admits_decodes_and_passes_its_lease_on(pb, make_step, lease
             "seal_det_thresh",
         ),
     ],
-    ids=["no-image", "not-an-image", "two-images", "bad-json", "bad-option"],
+    ids=["no-image", "not-an-image", "bad-json", "bad-option"],
 )
 def test_decode_page_refuses_bad_input_with_invalid_arg_and_gives_the_lease_back(
     pb, make_step, lease_file, inputs, message
