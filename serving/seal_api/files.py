@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlparse
 
 from seal_api.errors import ApiError
 from seal_client.inputs import InputError, Page, expand_inputs, is_pdf
+from seal_client.pdf import parse_pages
 from seal_ocr.errors import InvalidImageError
 from seal_ocr.image_io import DEFAULT_MAX_PIXELS, decode_image
 
@@ -92,21 +93,33 @@ class Document:
     data_info: dict[str, Any]
 
 
+def pdf_page_selection(spec: str | None) -> list[int] | None:
+    """0-based indices of the request's ``pdfPages`` (``"1-3,7"``, the client's ``--pages``
+    spec); None (all pages) for null or blank; 422 naming the fault when malformed."""
+    try:
+        return parse_pages(spec)
+    except ValueError as error:
+        raise ApiError(422, f"pdfPages: {error}") from None
+
+
 def load_document(
     data: bytes,
     file_type: int,
     max_pdf_pages: int | None,
     max_page_pixels: int = DEFAULT_MAX_PIXELS,
+    pdf_pages: list[int] | None = None,
 ) -> Document:
     """Decode an image or render the first ``max_pdf_pages`` pages of a PDF (blocking).
 
-    Raises :class:`ApiError` 422 when the file is not what ``file_type`` says, cannot be read,
-    or has a page above ``max_page_pixels`` (checked before decoding or rendering anything).
+    ``pdf_pages``: 0-based pages of a PDF to take (of which the first ``max_pdf_pages``), None
+    for all; images ignore it. Raises :class:`ApiError` 422 when the file is not what
+    ``file_type`` says, cannot be read, lacks a selected page, or has a page above
+    ``max_page_pixels`` (checked before decoding or rendering anything).
     ``dataInfo.numPages`` counts the pages processed, as PaddleX's does.
     """
     try:
         if file_type == FILE_TYPE_PDF:
-            return _pdf_document(data, max_pdf_pages, max_page_pixels)
+            return _pdf_document(data, max_pdf_pages, max_page_pixels, pdf_pages)
         return _image_document(data, max_page_pixels)
     except (InputError, InvalidImageError) as error:
         raise ApiError(422, str(error)) from None
@@ -122,11 +135,17 @@ def _image_document(data: bytes, max_pixels: int) -> Document:
     return Document([page], {"width": width, "height": height, "type": "image"})
 
 
-def _pdf_document(data: bytes, max_pdf_pages: int | None, max_pixels: int) -> Document:
+def _pdf_document(
+    data: bytes, max_pdf_pages: int | None, max_pixels: int, selection: list[int] | None
+) -> Document:
     if not is_pdf(data):
         raise ApiError(422, "fileType is 0 (PDF) but the file is not a PDF")
     with _PDFIUM_LOCK:  # one open of the document: the first pages are taken as it renders
         # PaddleX serving takes the first pages silently (the client's max_pages would refuse)
-        pages = list(expand_inputs(data, first_pages=max_pdf_pages, max_page_pixels=max_pixels))
+        pages = list(
+            expand_inputs(
+                data, pages=selection, first_pages=max_pdf_pages, max_page_pixels=max_pixels
+            )
+        )
     sizes = [{"width": page.image.shape[1], "height": page.image.shape[0]} for page in pages]
     return Document(pages, {"numPages": len(pages), "pages": sizes, "type": "pdf"})

@@ -6,7 +6,8 @@ result JSON without any ``input_path`` / ``page_index`` key (recursively); ``out
 ``inputImage`` the page, all base64 JPEG no larger than 2000 x 2000; with visualisation off
 both are absent (PaddleX sends null and drops nulls). The seed API (3.0.0b2) adds ``texts``
 (every line, page pixels), ``layoutImage`` (the layout picture) and ``ocrImage`` (the page's
-OCR picture: lines outlined on the left, texts on the right).
+OCR picture: lines outlined on the left, texts on the right). Ours, on request only:
+``details`` (:func:`page_details`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 from seal_client import visualize
 from seal_client.inputs import Page
 from seal_client.result import SealResult
+from seal_ocr.pipeline import line_images
 
 PRUNED_KEYS = frozenset({"input_path", "page_index"})
 # our additions to PaddleX's result JSON: served as the page's ``texts``, not in prunedResult
@@ -68,6 +70,33 @@ def jpeg_base64(image: np.ndarray, max_side: int) -> str:
     return base64.b64encode(encoded.tobytes()).decode("ascii")
 
 
+def png_base64(image: np.ndarray) -> str:
+    """Base64 of the PNG of a BGR picture (lossless: the line exactly as the recogniser read it)."""
+    ok, encoded = cv2.imencode(".png", image)
+    if not ok:
+        raise ValueError(f"cannot encode a picture of shape {image.shape} as PNG")
+    return base64.b64encode(encoded.tobytes()).decode("ascii")
+
+
+def page_details(page: Page, image: np.ndarray, result: dict[str, Any]) -> dict[str, Any]:
+    """The request's ``details`` of one page (schema ``PageDetails``).
+
+    ``image``: the page (H, W, 3) uint8 BGR. The line images are remade by the server's own
+    warp (:func:`seal_ocr.pipeline.line_images`) from each seal's kept polygons (``rec_polys``,
+    seal-region pixels), so they follow ``texts``, which lists the seals' kept lines in order.
+    """
+    boxes = np.asarray(result["seal_boxes"], dtype=np.float64).reshape(-1, 4)
+    kept = [
+        [np.asarray(poly, dtype=np.int32) for poly in seal["rec_polys"]]
+        for seal in result["seal_res_list"]
+    ]
+    return {
+        "pageNumber": 1 if page.page_index is None else page.page_index + 1,
+        "sealBoxes": result["seal_boxes"],
+        "lineImages": [png_base64(line) for line in line_images(image, boxes, kept)],
+    }
+
+
 def ocr_picture(page: np.ndarray, texts: list[dict[str, Any]], font: Path) -> np.ndarray:
     """The seed's ``ocrImage``: the whole page drawn as PaddleX draws a seal region."""
     polys = [line["poly"] for line in texts]
@@ -75,14 +104,22 @@ def ocr_picture(page: np.ndarray, texts: list[dict[str, Any]], font: Path) -> np
 
 
 def page_result(
-    page: Page, result: dict[str, Any], *, font: Path | None, max_side: int
+    page: Page,
+    result: dict[str, Any],
+    *,
+    font: Path | None,
+    max_side: int,
+    details: bool = False,
 ) -> dict[str, Any]:
-    """One ``sealRecResults`` entry; ``font`` None means no pictures (visualize off)."""
+    """One ``sealRecResults`` entry; ``font`` None means no pictures (visualize off);
+    ``details`` adds :func:`page_details` (not PaddleX)."""
     texts = seed_texts(result)
     entry: dict[str, Any] = {"texts": texts, "prunedResult": pruned_result(result)}
+    seal_result = SealResult.from_server(page, result)
+    if details:
+        entry["details"] = page_details(page, seal_result.image, result)
     if font is None:
         return entry
-    seal_result = SealResult.from_server(page, result)
     pictures = {
         key: jpeg_base64(picture, max_side) for key, picture in seal_result.pictures(font).items()
     }

@@ -9,6 +9,10 @@ coerce them. Unknown fields are ignored, as in PaddleX.
 
 Each page of the response carries PaddleX 3.x's ``prunedResult`` / ``outputImages`` /
 ``inputImage`` and the seed's (PaddleX 3.0.0b2) ``texts`` / ``layoutImage`` / ``ocrImage``.
+
+Two request fields are ours, both unset by default so that the output stays PaddleX's:
+``pdfPages`` picks PDF pages (the client's ``--pages`` spec) and ``details`` adds each page's
+number, seal boxes and rectified line images (what the gateway's web page draws).
 """
 
 from __future__ import annotations
@@ -32,6 +36,16 @@ class _RequestBase(BaseModel):
     )
     visualize: bool | None = Field(
         None, description="Return the pictures; null: the server's default (on)."
+    )
+    pdfPages: str | None = Field(
+        None,
+        description="Not PaddleX: the PDF pages to read, 1-based, e.g. '2-4,7'; the server's "
+        "page limit takes the first of them. null: the first pages, as PaddleX.",
+    )
+    details: bool | None = Field(
+        None,
+        description="Not PaddleX: add `details` to each page (its number, the seal boxes and the "
+        "rectified image of each text line); null: off.",
     )
 
 
@@ -92,6 +106,23 @@ class Text(BaseModel):
     score: float
 
 
+Box = Annotated[list[float], Field(min_length=4, max_length=4)]
+
+
+class PageDetails(BaseModel):
+    """Not PaddleX (request ``details``): the page's number and what its texts were read from.
+
+    ``pageNumber``: 1-based page of the PDF (1 for an image). ``sealBoxes``: [x1, y1, x2, y2]
+    page pixels of each seal region, one per ``prunedResult.seal_res_list`` entry (PaddleX's
+    polygons there are in these regions' pixels). ``lineImages``: base64 PNG of the rectified
+    line the recogniser read, one per ``texts`` entry.
+    """
+
+    pageNumber: int
+    sealBoxes: list[Box]
+    lineImages: list[str]
+
+
 class SealRecResult(BaseModel):
     """One page. The pictures are base64 JPEG and absent when ``visualize`` is false."""
 
@@ -101,6 +132,7 @@ class SealRecResult(BaseModel):
     inputImage: str | None = None
     layoutImage: str | None = None
     ocrImage: str | None = None
+    details: PageDetails | None = None
 
 
 class ImageInfo(BaseModel):

@@ -33,7 +33,13 @@ from seal_api.errors import (
     validation_message,
 )
 from seal_api.fetch import FetchPolicy, fetch_url, make_session
-from seal_api.files import decode_base64, is_url, load_document, resolve_file_type
+from seal_api.files import (
+    decode_base64,
+    is_url,
+    load_document,
+    pdf_page_selection,
+    resolve_file_type,
+)
 from seal_api.options import options_json, pipeline_options
 from seal_api.results import page_result
 from seal_api.schemas import InferRequest
@@ -176,6 +182,7 @@ async def recognize(
     ``font`` None: pictures cannot be drawn, so a request that wants them is a 500.
     """
     file_type = resolve_file_type(request.file, request.fileType)
+    pdf_pages = pdf_page_selection(request.pdfPages)
     try:
         options = options_json(pipeline_options(request.model_dump()))
     except InvalidOptionError as error:
@@ -185,7 +192,7 @@ async def recognize(
         raise ApiError(500, NO_FONT)
     data = await read_file(request.file, settings, session)
     document = await asyncio.to_thread(
-        load_document, data, file_type, settings.max_pdf_pages, settings.max_page_pixels
+        load_document, data, file_type, settings.max_pdf_pages, settings.max_page_pixels, pdf_pages
     )
     del data  # the pages hold what is needed; a 48 MiB file need not live on
     results = await infer_pages(document.pages, options)
@@ -198,6 +205,7 @@ async def recognize(
                 result,
                 font=picture_font,
                 max_side=settings.max_output_image_side,
+                details=bool(request.details),
             )
             for page, result in zip(document.pages, results, strict=True)
         )

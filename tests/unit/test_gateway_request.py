@@ -22,7 +22,7 @@ from seal_api.schemas import InferRequest
 from seal_ocr.errors import InvalidOptionError
 from seal_ocr.params import OPTION_NAMES, parse_options, to_camel
 
-NON_OPTION_FIELDS = {"file", "fileType", "visualize"}
+NON_OPTION_FIELDS = {"file", "fileType", "visualize", "pdfPages", "details"}
 
 
 def test_every_params_option_is_a_request_field_and_back():
