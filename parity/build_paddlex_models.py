@@ -1,8 +1,8 @@
 """Lay out our ONNX models as PaddleX 3.7.2 local model folders, plus the pipeline configs.
 
 Runs in either venv (stdlib only at import; the YAML is written by hand because the main venv has
-no PyYAML; building the layout folder needs ``onnx``, i.e. the main venv). From model_repository/
-it builds, under --out:
+no PyYAML; building the folders needs ``onnx`` and the project's ``seal_ocr``, i.e. the main
+venv). From model_repository/ it builds, under --out:
 
   PicoDet_layout_1x/         inference.onnx (layout/1/model.onnx without its per-image padding:
                              the PaddleDetection export PaddleX reads) + inference.yml
@@ -130,6 +130,8 @@ def to_yaml(obj: dict) -> str:
 
 def det_yml() -> dict:
     """PaddleOCR export format; values of PaddleOCR's PP-OCRv4_mobile_seal_det.yml (configs/det)."""
+    from seal_ocr.image_io import IMAGENET_MEAN, IMAGENET_STD  # main venv only (see the top)
+
     return {
         "Global": {"model_name": DET_NAME},
         "PreProcess": {
@@ -140,8 +142,8 @@ def det_yml() -> dict:
                 {
                     "NormalizeImage": {
                         "scale": "1./255.",
-                        "mean": [0.485, 0.456, 0.406],
-                        "std": [0.229, 0.224, 0.225],
+                        "mean": list(IMAGENET_MEAN),
+                        "std": list(IMAGENET_STD),
                         "order": "hwc",
                     }
                 },
@@ -181,6 +183,8 @@ def rec_yml(characters: list[str]) -> dict:
 
 def layout_yml(labels: list[str], input_hw: list[int]) -> dict:
     """PaddleDetection export format (note `Preprocess`, a list of maps with `type`)."""
+    from seal_ocr.image_io import IMAGENET_MEAN, IMAGENET_STD  # main venv only (see the top)
+
     return {
         "Global": {"model_name": LAYOUT_NAME},
         "mode": "paddle",
@@ -193,8 +197,8 @@ def layout_yml(labels: list[str], input_hw: list[int]) -> dict:
             {"type": "Resize", "target_size": list(input_hw), "keep_ratio": False, "interp": 2},
             {
                 "type": "NormalizeImage",
-                "mean": [0.485, 0.456, 0.406],
-                "std": [0.229, 0.224, 0.225],
+                "mean": list(IMAGENET_MEAN),
+                "std": list(IMAGENET_STD),
                 "is_scale": True,
             },
             {"type": "Permute"},

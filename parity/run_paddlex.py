@@ -39,13 +39,14 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DEFAULT_MODELS = ROOT / ".build" / "paddlex" / "models"
 DEFAULT_CACHE = ROOT / ".cache" / "paddlex"
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 
 # Must be set before paddlex is imported.
 os.environ["PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK"] = "True"
 os.environ.setdefault("PADDLE_PDX_CACHE_HOME", str(DEFAULT_CACHE))
 
 sys.path.insert(0, str(HERE))
+# this venv does not install the project: the image suffixes come from its source tree
+sys.path.insert(1, str(ROOT / "python_backend"))
 from build_paddlex_models import (  # noqa: E402
     DET_NAME,
     LAYOUT_NAME,
@@ -54,6 +55,8 @@ from build_paddlex_models import (  # noqa: E402
     pipeline_config,
     predict_image,
 )
+
+from seal_ocr.image_io import IMAGE_SUFFIXES  # noqa: E402
 
 
 class Capture:

@@ -22,17 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools.robustness import IMAGE_SUFFIXES, eval_dir, local_url, synth_samples
+from seal_ocr import tensor_names as names
+from seal_ocr.image_io import IMAGE_SUFFIXES
+from tools.robustness import eval_dir, local_url, synth_samples
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO_ROOT / "perf" / "results"
 BUILD_DIR = REPO_ROOT / ".build" / "perf"
 IMAGES_DIR = BUILD_DIR / "images"
 MODEL_REPOSITORY = REPO_ROOT / "model_repository"
-STEPS = ("decode_page", "find_seals", "detect_text_lines", "read_text_lines", "build_result")
-ONNX_ENTRIES = ("layout", "seal_det", "text_rec")
-COMPOSING = (*STEPS, *ONNX_ENTRIES)
-ENSEMBLE = "seal_recognition"
+COMPOSING = (*names.PYTHON_STEPS, *names.ONNX_MODELS)  # the models of one request's path
 
 
 # --- images ------------------------------------------------------------------------------------

@@ -34,7 +34,6 @@ from pathlib import Path
 
 from perf.common import (
     BUILD_DIR,
-    ENSEMBLE,
     RESULTS_DIR,
     Image,
     image_set,
@@ -47,6 +46,7 @@ from perf.common import (
     uptime,
     write_csv,
 )
+from seal_ocr import tensor_names as names
 
 
 def input_data(images: list[Image], path: Path, options: dict | None = None) -> Path:
@@ -57,9 +57,9 @@ def input_data(images: list[Image], path: Path, options: dict | None = None) -> 
 
     entries = []
     for image in images:
-        entry = {"IMAGE": {"b64": serialized(image.data), "shape": [1]}}
+        entry = {names.IMAGE: {"b64": serialized(image.data), "shape": [1]}}
         if options:
-            entry["OPTIONS"] = {"b64": serialized(json.dumps(options).encode()), "shape": [1]}
+            entry[names.OPTIONS] = {"b64": serialized(json.dumps(options).encode()), "shape": [1]}
         entries.append(entry)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"data": entries}))
@@ -79,7 +79,7 @@ def run_level(
     command = [
         binary,
         "-m",
-        ENSEMBLE,
+        names.ENSEMBLE,
         "-u",
         grpc_url,
         "-i",

@@ -17,6 +17,7 @@ from typing import Any
 
 from seal_client.client import SealClient
 from seal_client.errors import InputError, PageError, ServerError
+from seal_client.transport import PROTOCOLS
 from seal_client.visualize import FontNotFoundError
 from seal_ocr.errors import InvalidOptionError
 from seal_ocr.params import OPTIONS, Choice, Flag, Number, Option, Pair, PerClass
@@ -74,7 +75,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--input", required=True, help="image, PDF, directory or http(s) URL")
     parser.add_argument("--save_path", type=Path, help="directory for results (default: print)")
     parser.add_argument("--url", default="127.0.0.1:8001", help="Triton host:port")
-    parser.add_argument("--protocol", choices=["grpc", "http"], default="grpc")
+    parser.add_argument("--protocol", choices=PROTOCOLS, default="grpc")
     parser.add_argument("--pages", help='PDF pages to read, 1-based, e.g. "1-3,7"')
     parser.add_argument("--max_pages", type=int, help="refuse PDFs with more selected pages")
     parser.add_argument(

@@ -18,17 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from seal_client import transport
 from seal_client.errors import PageError, ServerError
 from seal_client.inputs import Page, expand_inputs
 from seal_client.result import SealResult
 from seal_ocr import tensor_names as names
 from seal_ocr.params import parse_options
-
-
-def is_busy(error: PageError) -> bool:
-    """True when the server refused the page for load (retry later), not for its content."""
-    return error.status in ("StatusCode.UNAVAILABLE", "503")
-
 
 EXPECTED_INPUTS = {names.IMAGE: "BYTES", names.OPTIONS: "BYTES"}
 EXPECTED_OUTPUTS = {names.RESULT_JSON: "BYTES"}
@@ -46,12 +41,7 @@ class SealClient:
         timeout_s: float = 300.0,
         busy_retry_s: float = 120.0,
     ) -> None:
-        if protocol == "grpc":
-            import tritonclient.grpc as triton
-        elif protocol == "http":
-            import tritonclient.http as triton
-        else:
-            raise ValueError(f"protocol must be 'grpc' or 'http', got {protocol!r}")
+        triton = transport.triton_module(protocol)
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be >= 1")
         self.url, self.protocol = url, protocol
@@ -68,12 +58,7 @@ class SealClient:
     def _client(self):
         client = getattr(self._local, "client", None)
         if client is None:
-            if self.protocol == "grpc":
-                client = self._triton.InferenceServerClient(self.url)
-            else:
-                client = self._triton.InferenceServerClient(
-                    self.url, connection_timeout=self.timeout_s, network_timeout=self.timeout_s
-                )
+            client = transport.triton_client(self.protocol, self.url, self.timeout_s)
             self._local.client = client
         return client
 
@@ -96,12 +81,7 @@ class SealClient:
                     f"Triton at {self.url} does not serve {names.ENSEMBLE!r}"
                 ) from None
             raise ServerError(hint) from None
-        if self.protocol == "grpc":
-            inputs = {t.name: t.datatype for t in metadata.inputs}
-            outputs = {t.name: t.datatype for t in metadata.outputs}
-        else:
-            inputs = {t["name"]: t["datatype"] for t in metadata["inputs"]}
-            outputs = {t["name"]: t["datatype"] for t in metadata["outputs"]}
+        inputs, outputs = transport.model_io(self.protocol, metadata)
         if inputs != EXPECTED_INPUTS or outputs != EXPECTED_OUTPUTS:
             raise ServerError(
                 f"{names.ENSEMBLE!r} at {self.url} has inputs {inputs} and outputs {outputs}; "
@@ -122,7 +102,7 @@ class SealClient:
             try:
                 return self._infer_once(page, options_json)
             except PageError as exc:
-                if not is_busy(exc) or time.monotonic() + pause > deadline:
+                if not transport.is_busy(exc.status) or time.monotonic() + pause > deadline:
                     raise
             time.sleep(pause * random.uniform(0.5, 1.0))
             pause = min(pause * 2, 8.0)
@@ -134,7 +114,7 @@ class SealClient:
         if options_json is not None:
             inputs.append(triton.InferInput(names.OPTIONS, [1], "BYTES"))
             inputs[1].set_data_from_numpy(np.array([options_json], dtype=object))
-        kwargs = {"client_timeout": self.timeout_s} if self.protocol == "grpc" else {}
+        kwargs = transport.infer_kwargs(self.protocol, self.timeout_s)
         try:
             response = self._client().infer(names.ENSEMBLE, inputs, **kwargs)
         except Exception as exc:

@@ -35,9 +35,8 @@ import numpy as np
 from seal_client.errors import InputError
 from seal_client.pdf import parse_pages, render_pdf
 from seal_ocr.errors import InvalidImageError
-from seal_ocr.image_io import SUPPORTED_FORMATS, read_image_header
+from seal_ocr.image_io import IMAGE_SUFFIXES, SUPPORTED_FORMATS, read_image_header
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 PDF_SUFFIX = ".pdf"
 URL_SCHEMES = ("http://", "https://")
 USER_AGENT = "seal-client"

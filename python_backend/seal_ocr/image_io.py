@@ -17,7 +17,19 @@ from PIL import Image
 
 from seal_ocr.errors import InvalidImageError
 
-SUPPORTED_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP")
+# the formats the server decodes (Pillow's names) and the file suffixes that mark them
+FORMAT_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "PNG": (".png",),
+    "JPEG": (".jpg", ".jpeg"),
+    "BMP": (".bmp",),
+    "TIFF": (".tif", ".tiff"),
+    "WEBP": (".webp",),
+}
+SUPPORTED_FORMATS = tuple(FORMAT_SUFFIXES)
+IMAGE_SUFFIXES = tuple(suffix for suffixes in FORMAT_SUFFIXES.values() for suffix in suffixes)
+# ImageNet statistics (RGB order) of the layout and seal-det inputs, for (x / 255 - mean) / std
+IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
+IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
 DEFAULT_MAX_PIXELS = 100_000_000  # ~10000 x 10000; a 144-DPI A0 page is ~ 4800 x 6700
 DEFAULT_MAX_BYTES = 64 * 2**20  # an encoded page above 64 MiB is refused before decoding
 

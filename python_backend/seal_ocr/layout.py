@@ -35,12 +35,10 @@ import cv2
 import numpy as np
 
 from seal_ocr.errors import InvalidImageError
-from seal_ocr.image_io import normalize_to_chw
+from seal_ocr.image_io import IMAGENET_MEAN, IMAGENET_STD, normalize_to_chw
 from seal_ocr.params import MERGE_MODES, LayoutParams
 
 LAYOUT_INPUT_HW = (800, 608)  # PicoDet layout network input (height, width)
-IMAGENET_MEAN = (0.485, 0.456, 0.406)  # RGB order
-IMAGENET_STD = (0.229, 0.224, 0.225)
 # Per RGB plane, folded in float64 and rounded to float32 as PaddleX's Normalize does.
 _LAYOUT_ALPHA = np.array([(1.0 / 255.0) / s for s in IMAGENET_STD], dtype=np.float32)
 _LAYOUT_BETA = np.array(

@@ -21,13 +21,11 @@ import numpy as np
 import pyclipper
 
 from seal_ocr.errors import InvalidImageError
-from seal_ocr.image_io import check_bgr_image, normalize_to_chw
+from seal_ocr.image_io import IMAGENET_MEAN, IMAGENET_STD, check_bgr_image, normalize_to_chw
 from seal_ocr.params import LIMIT_TYPES, SealDetParams
 
-# ImageNet RGB statistics, applied by channel *index* to a BGR image (PaddleX quirk: the det
-# model was trained that way, so we must not swap them).
-IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
-IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
+# The ImageNet RGB statistics are applied by channel *index* to a BGR image (PaddleX quirk: the
+# det model was trained that way, so we must not swap them).
 _SCALE = 1.0 / 255.0
 # PaddleX precomputes alpha = scale/std and beta = -mean/std in float64, then applies them with
 # in-place ops on float32 channel planes, i.e. both constants are rounded to float32 first.

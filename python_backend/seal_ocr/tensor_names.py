@@ -23,6 +23,7 @@ FIND_SEALS = "find_seals"
 DETECT_TEXT_LINES = "detect_text_lines"
 READ_TEXT_LINES = "read_text_lines"
 BUILD_RESULT = "build_result"
+PYTHON_STEPS = (DECODE_PAGE, FIND_SEALS, DETECT_TEXT_LINES, READ_TEXT_LINES, BUILD_RESULT)
 
 # --- tensors between steps -------------------------------------------------------------------
 PAGE = "PAGE"  # UINT8 [H, W, 3] BGR page
@@ -58,6 +59,7 @@ SEAL_DET_PROB = "text_probs"  # FP32 [N, 1, H, W] text probability map
 TEXT_REC_MODEL = "text_rec"
 TEXT_REC_IMAGE = "line_images"  # FP32 [N, 3, 48, W] BGR line, (x / 255 - 0.5) / 0.5
 TEXT_REC_PROB = "char_probs"  # FP32 [N, W / 8, 6625] softmax over blank + characters + space
+ONNX_MODELS = (LAYOUT_MODEL, SEAL_DET_MODEL, TEXT_REC_MODEL)  # the entries the steps call
 
 # --- model-entry asset files (written by `make models`) --------------------------------------
 LAYOUT_INFO_FILE = "layout/layout_info.json"  # {"labels": [...], "seal_label": ..., ...}

@@ -9,6 +9,7 @@ import sys
 import uvicorn
 
 from seal_api import ApiSettings
+from seal_client.transport import PROTOCOLS
 from seal_gateway.app import build_app
 from seal_gateway.config import MIB, GatewayConfig
 
@@ -24,7 +25,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--triton-url", default=DEFAULTS.triton_url, help="host:port of Triton")
-    parser.add_argument("--protocol", choices=("grpc", "http"), default=DEFAULTS.protocol)
+    parser.add_argument("--protocol", choices=PROTOCOLS, default=DEFAULTS.protocol)
     parser.add_argument(
         "--max-pdf-pages",
         type=int,

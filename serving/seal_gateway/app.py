@@ -28,17 +28,13 @@ from seal_api.schemas import InferRequest, InferResponse, NoResultResponse
 from seal_api.service import recognize
 from seal_client import PageError, SealClient, ServerError
 from seal_client.inputs import Page
+from seal_client.transport import BUSY_STATUSES, REFUSED_STATUSES, TIMEOUT_STATUSES
 from seal_client.visualize import FontNotFoundError, find_cjk_font
 from seal_gateway.config import GatewayConfig
 from seal_gateway.errors import LOG, install_error_handlers
 from seal_gateway.limits import BodySizeLimit
 
 INFER_PATH = "/seal-recognition"
-# Triton statuses as tritonclient reports them (gRPC enum name, HTTP status code)
-_REFUSED_STATUSES = frozenset({"StatusCode.INVALID_ARGUMENT", "400"})
-_UNAVAILABLE_STATUSES = frozenset(
-    {"StatusCode.UNAVAILABLE", "StatusCode.DEADLINE_EXCEEDED", "503", "504", "429"}
-)
 _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": NoResultResponse, "description": description}
     for status, description in (
@@ -160,9 +156,9 @@ def build_app(config: GatewayConfig) -> FastAPI:
 
 def page_error(error: PageError) -> ApiError:
     """422 for a page Triton refused, 503 when it is overloaded or gone, else 500."""
-    if error.status in _REFUSED_STATUSES:
+    if error.status in REFUSED_STATUSES:
         return ApiError(422, str(error).replace("<input>", "file", 1))
     LOG.warning("Triton failed a page (status %s): %s", error.status, error)
-    if error.status in _UNAVAILABLE_STATUSES:
+    if error.status in BUSY_STATUSES | TIMEOUT_STATUSES:
         return ApiError(503, UNAVAILABLE)
     return ApiError(500, INTERNAL_ERROR)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from seal_api.service import MIB, ApiSettings
+from seal_client.transport import check_protocol
 
 __all__ = ["MIB", "GatewayConfig"]
 
@@ -29,8 +30,7 @@ class GatewayConfig:
     font_path: str | None = None
 
     def __post_init__(self) -> None:
-        if self.protocol not in ("grpc", "http"):
-            raise ValueError(f"protocol must be 'grpc' or 'http', got {self.protocol!r}")
+        check_protocol(self.protocol)
         if self.max_in_flight < 1:
             raise ValueError(f"max_in_flight must be >= 1, got {self.max_in_flight}")
         if not self.triton_timeout_s > 0:

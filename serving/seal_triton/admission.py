@@ -33,6 +33,8 @@ from pathlib import Path
 # the environment overrides the model config, so one repository serves both a capped production
 # server and an uncapped capacity measurement (perf_analyzer sweeps past saturation on purpose)
 MAX_IN_FLIGHT_ENV = "SEAL_MAX_IN_FLIGHT"
+# how every refusal for the cap begins (clients see it with status UNAVAILABLE)
+SERVER_BUSY = "server busy"
 
 
 class ServerBusyError(Exception):
@@ -114,7 +116,7 @@ class AdmissionGate:
         ticket = self.try_admit()
         if ticket is None:
             raise ServerBusyError(
-                f"server busy: {self.capacity} requests already in progress "
+                f"{SERVER_BUSY}: {self.capacity} requests already in progress "
                 f"(max_in_flight {self.capacity}); retry later"
             )
         return ticket
@@ -128,7 +130,7 @@ class AdmissionGate:
         while (ticket := self.try_admit()) is None:
             if time.monotonic() >= deadline:
                 raise ServerBusyError(
-                    f"server busy: waited {wait_s:g} s while {self.capacity} requests were in "
+                    f"{SERVER_BUSY}: waited {wait_s:g} s while {self.capacity} requests were in "
                     f"progress (max_in_flight {self.capacity}); retry later"
                 )
             await asyncio.sleep(poll_s)

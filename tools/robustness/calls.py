@@ -10,34 +10,23 @@ from typing import Any
 
 import numpy as np
 
+from seal_client.transport import (
+    BUSY_STATUSES,
+    QUEUE_FULL,
+    QUEUE_TIMEOUT,
+    TIMEOUT_STATUSES,
+    infer_kwargs,
+    triton_client,
+)
+from seal_client.transport import triton_module as client_module
+from seal_ocr import tensor_names as names
+from seal_triton.admission import SERVER_BUSY
 from tools.robustness.targets import MODEL, local_url
-
-# Triton's own words for refused work (UNAVAILABLE): queue full / queue timeout.
-QUEUE_FULL = "Exceeds maximum queue size"
-QUEUE_TIMEOUT = "Request timeout expired"
-# decode_page's admission control (seal_triton/admission.py): no slot came free in time
-SERVER_BUSY = "server busy"
-
-
-def client_module(protocol: str):
-    if protocol == "grpc":
-        import tritonclient.grpc as module
-    elif protocol == "http":
-        import tritonclient.http as module
-    else:
-        raise ValueError(f"protocol must be grpc or http, got {protocol!r}")
-    return module
 
 
 def make_client(protocol: str, url: str, timeout_s: float):
     """A tritonclient for 127.0.0.1 only; HTTP gets its network timeout here."""
-    url = local_url(url, protocol)
-    module = client_module(protocol)
-    if protocol == "http":
-        return module.InferenceServerClient(
-            url, connection_timeout=timeout_s, network_timeout=timeout_s
-        )
-    return module.InferenceServerClient(url)
+    return triton_client(protocol, local_url(url, protocol), timeout_s)
 
 
 def infer(
@@ -50,17 +39,17 @@ def infer(
 ) -> tuple[dict[str, Any], int]:
     """Send one image; returns (parsed result JSON, response bytes). Raises on any failure."""
     module = client_module(protocol)
-    inputs = [module.InferInput("IMAGE", [1], "BYTES")]
+    inputs = [module.InferInput(names.IMAGE, [1], "BYTES")]
     inputs[0].set_data_from_numpy(np.array([data], dtype=object))
     if options:
-        inputs.append(module.InferInput("OPTIONS", [1], "BYTES"))
+        inputs.append(module.InferInput(names.OPTIONS, [1], "BYTES"))
         inputs[1].set_data_from_numpy(np.array([json.dumps(options).encode()], dtype=object))
     if protocol == "grpc":
-        response = client.infer(model, inputs, client_timeout=timeout_s)
+        response = client.infer(model, inputs, **infer_kwargs(protocol, timeout_s))
     else:
-        outputs = [module.InferRequestedOutput("RESULT_JSON", binary_data=True)]
+        outputs = [module.InferRequestedOutput(names.RESULT_JSON, binary_data=True)]
         response = client.infer(model, inputs, outputs=outputs)
-    raw = response.as_numpy("RESULT_JSON")
+    raw = response.as_numpy(names.RESULT_JSON)
     if raw is None or len(raw) != 1:
         raise RuntimeError("response without RESULT_JSON")
     body = raw[0]
@@ -83,7 +72,7 @@ def classify(exc: BaseException) -> tuple[str, str]:
 
     reason: ``busy`` (admission control), ``queue_full`` / ``queue_timeout`` (Triton's queue
     policy), ``client_timeout``,
-    ``unavailable`` (other UNAVAILABLE / HTTP 503) or ``error``.
+    ``unavailable`` (other busy statuses: UNAVAILABLE, HTTP 503 / 429) or ``error``.
     """
     text = str(exc)
     status = ""
@@ -102,12 +91,12 @@ def classify(exc: BaseException) -> tuple[str, str]:
     lowered = text.lower()
     if (
         isinstance(exc, TimeoutError)
-        or "DEADLINE_EXCEEDED" in status
+        or status in TIMEOUT_STATUSES
         or "deadline exceeded" in lowered
         or "timed out" in lowered
         or type(exc).__name__ in ("Timeout", "timeout", "ConnectionTimeout")
     ):
         return "rejected", "client_timeout"
-    if "UNAVAILABLE" in status or status == "503":
+    if status in BUSY_STATUSES:
         return "rejected", "unavailable"
     return "error", "error"

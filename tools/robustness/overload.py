@@ -35,6 +35,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from seal_client.transport import PROTOCOLS
+from seal_ocr import tensor_names as names
 from seal_triton.launcher import DEFAULT_MODEL_REPOSITORY, ServerConfig, TritonServer
 from tools.robustness import (
     ONNX_ENTRIES,
@@ -58,7 +60,7 @@ from tools.robustness import (
 
 DOC = REPO_ROOT / "docs" / "robustness.md"
 LOG_DIR = REPO_ROOT / ".build" / "robustness"
-BLS_STEPS = ("find_seals", "detect_text_lines", "read_text_lines")  # the steps calling ONNX
+BLS_STEPS = (names.FIND_SEALS, names.DETECT_TEXT_LINES, names.READ_TEXT_LINES)  # calling ONNX
 
 
 @dataclass
@@ -341,8 +343,8 @@ def run_overload(
     report = OverloadReport(
         settings=settings,
         repository=repository,
-        step_policy=read_queue_policy(repository, "read_text_lines"),
-        onnx_policy=read_queue_policy(repository, "text_rec"),
+        step_policy=read_queue_policy(repository, names.READ_TEXT_LINES),
+        onnx_policy=read_queue_policy(repository, names.TEXT_REC_MODEL),
         max_in_flight=(
             read_max_in_flight(repository)
             if settings.max_in_flight is None
@@ -459,7 +461,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recovery-ratio", type=float, default=2.0)
     parser.add_argument("--images", default="seals", help="all | seals | pages | names/globs")
     parser.add_argument("--layout", default="mixed", choices=["mixed", "on", "off"])
-    parser.add_argument("--protocol", default="grpc", choices=["grpc", "http"])
+    parser.add_argument("--protocol", default="grpc", choices=PROTOCOLS)
     parser.add_argument("--timeout-s", type=float, default=300.0, help="client timeout")
     parser.add_argument("--max-queue-size", type=int, help="override, Python steps (a copy)")
     parser.add_argument("--queue-timeout-s", type=float, help="override, Python steps (a copy)")
@@ -497,12 +499,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="seal-overload-") as tmp:
         repository = DEFAULT_MODEL_REPOSITORY
         step = _override(
-            read_queue_policy(repository, "read_text_lines"),
+            read_queue_policy(repository, names.READ_TEXT_LINES),
             args.max_queue_size,
             args.queue_timeout_s,
         )
         onnx = _override(
-            read_queue_policy(repository, "text_rec"),
+            read_queue_policy(repository, names.TEXT_REC_MODEL),
             args.onnx_max_queue_size,
             args.onnx_queue_timeout_s,
         )

@@ -8,8 +8,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-PYTHON_STEPS = ("decode_page", "find_seals", "detect_text_lines", "read_text_lines", "build_result")
-ONNX_ENTRIES = ("layout", "seal_det", "text_rec")
+from seal_ocr import tensor_names as names
+
+PYTHON_STEPS = names.PYTHON_STEPS
+ONNX_ENTRIES = names.ONNX_MODELS
 _POLICY_RE = re.compile(r"default_queue_policy\s*\{[^}]*\}")
 _TIMEOUT_RE = re.compile(r"default_timeout_microseconds:\s*(\d+)")
 _QUEUE_RE = re.compile(r"max_queue_size:\s*(\d+)")
@@ -56,7 +58,7 @@ def read_queue_policy(repository: Path, model: str) -> QueuePolicy | None:
 
 def read_max_in_flight(repository: Path) -> int:
     """decode_page's admission cap in ``repository`` (0 = none)."""
-    text = (repository / "decode_page" / "config.pbtxt").read_text()
+    text = (repository / names.DECODE_PAGE / "config.pbtxt").read_text()
     match = re.search(r'key: "max_in_flight" value: \{ string_value: "(\d+)" \}', text)
     return int(match.group(1)) if match else 0
 
@@ -64,8 +66,8 @@ def read_max_in_flight(repository: Path) -> int:
 def read_backlog(repository: Path) -> int:
     """Requests that wait for an admission slot in ``repository`` before any is refused:
     decode_page's queue (``max_queue_size``) + one waiting in each of its instances."""
-    policy = read_queue_policy(repository, "decode_page")
-    text = (repository / "decode_page" / "config.pbtxt").read_text()
+    policy = read_queue_policy(repository, names.DECODE_PAGE)
+    text = (repository / names.DECODE_PAGE / "config.pbtxt").read_text()
     counts = _COUNT_RE.findall(text.split("instance_group", 1)[-1].split("]")[0])
     instances = sum(int(c.split(":")[-1]) for c in counts) or 1
     return (policy.max_queue_size if policy else 0) + instances

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from seal_ocr.image_io import IMAGE_SUFFIXES
 from tools.robustness.targets import REPO_ROOT
 
 DEFAULT_EVAL_DIR = REPO_ROOT.parent / "shared" / "eval" / "real"
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 DEFAULT_PAGE_GLOB = "vignette_*"  # the full document pages of the shared eval set
 
 

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import tritonclient.grpc as grpcclient
 
+from seal_client.transport import PROTOCOLS
 from seal_ocr import tensor_names as names
 from seal_triton import procs
 from seal_triton.launcher import DEFAULT_MODEL_REPOSITORY, ServerConfig, TritonServer
@@ -266,7 +267,7 @@ def run_soak(
     warmup_s: float = 60.0,
     synth: int = 4,
     images: str = "all",
-    protocols: tuple[str, ...] = ("grpc", "http"),
+    protocols: tuple[str, ...] = PROTOCOLS,
     timeout_s: float = 300.0,
     max_growth: float = 10.0,
     repository: Path = DEFAULT_MODEL_REPOSITORY,

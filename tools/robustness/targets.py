@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from seal_client.transport import DEFAULT_PORTS, check_protocol
+from seal_ocr import tensor_names as names
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-MODEL = "seal_recognition"
-DEFAULT_PORTS = {"grpc": 8001, "http": 8000}
+MODEL = names.ENSEMBLE  # the model the traffic goes to
 LOCAL_HOST = "127.0.0.1"
 
 
@@ -17,8 +19,7 @@ def local_url(host: str | None, protocol: str) -> str:
     processes, so they never talk to another machine (not even ``localhost``, which may resolve
     to ::1 or elsewhere).
     """
-    if protocol not in DEFAULT_PORTS:
-        raise ValueError(f"protocol must be grpc or http, got {protocol!r}")
+    check_protocol(protocol)
     text = (host or LOCAL_HOST).strip()
     for scheme in ("grpc://", "http://", "https://"):
         if text.startswith(scheme):
