@@ -22,7 +22,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from seal_api.errors import ApiError
-from seal_client.inputs import InputError, Page, expand_inputs, is_pdf
+from seal_client.errors import InputError
+from seal_client.inputs import Page, expand_inputs, is_pdf
 from seal_client.pdf import parse_pages
 from seal_ocr.errors import InvalidImageError
 from seal_ocr.image_io import DEFAULT_MAX_PIXELS, decode_image
