@@ -11,10 +11,12 @@ tritonserver's /metrics in tests/integration/test_metric_names.py.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shlex
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +38,15 @@ TRITON_PORTS = {"http": 8000, "grpc": 8001, "metrics": 8002}
 CLIENT_LABEL = {"seal-recognition/triton-client": "true"}
 # the oldest Kubernetes minor release these manifests are meant for must still validate
 K8S_VERSION = kubernetes_validate.latest_version()
+
+
+def probe_module():
+    """deploy/kubernetes/probe/seal_liveness.py (a script, not a package), imported."""
+    spec = importlib.util.spec_from_file_location("seal_liveness", PROBE_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 
 def render(directory: Path) -> list[dict]:
@@ -204,7 +215,9 @@ def test_gateway_probes_its_health_endpoint(overlay):
         assert (get["path"], port_number(spec, get["port"])) == ("/health", 8080)
     command = gateway["command"]
     assert command[:3] == ["python", "-m", "seal_gateway"]
-    assert command[command.index("--triton-url") + 1] == "seal-triton:8001"
+    # HTTP: one connection per worker thread, spread over the replicas (gRPC would share one)
+    assert command[command.index("--protocol") + 1] == "http"
+    assert command[command.index("--triton-url") + 1] == f"seal-triton:{TRITON_PORTS['http']}"
 
 
 # --- resources -----------------------------------------------------------------------------
@@ -557,3 +570,49 @@ def test_the_dashboard_ships_as_a_grafana_configmap(monitoring):
     ):
         assert needed in exprs, f"the dashboard does not show {needed}"
     assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
+
+
+# --- the liveness probe's decisions (the real server: tests/integration/test_metric_names.py) --
+def test_probe_decisions():
+    probe = probe_module()
+    answer, classify = probe.Answer, probe.classify
+    assert classify(answer(200)).alive
+    # Triton's answer for a dead stub (docs/robustness.md): dead for good
+    dead = classify(answer(500, "Stub process 'read_text_lines_0_0' is not healthy."))
+    assert not dead.alive and dead.sticky
+    # load is not a reason to restart, as long as the server itself answers
+    busy = answer(503, "server busy: 3 requests already in progress (max_in_flight 3)")
+    assert classify(busy, live=True).alive
+    assert not classify(busy, live=False).alive
+    slow = answer(None, "timed out", timed_out=True)
+    assert classify(slow, live=True).alive and not classify(slow, live=False).alive
+    # a refused connection or another error counts (Kubernetes restarts after 3 in a row)
+    refused = classify(answer(None, "Connection refused"))
+    assert not refused.alive and not refused.sticky
+    other = classify(answer(500, "in ensemble 'seal_recognition', unexpected"))
+    assert not other.alive and not other.sticky
+
+
+def test_probe_request_is_a_kserve_binary_tensor():
+    """The body the probe sends: JSON header of the stated length, then the BYTES tensor as a
+    4-byte little-endian length and the image, as the binary tensor extension defines."""
+    probe = probe_module()
+    image = b"\xff\xd8 not really a jpeg"
+    body, headers = probe.infer_body(image)
+    length = int(headers["Inference-Header-Content-Length"])
+    header = json.loads(body[:length])
+    [tensor] = header["inputs"]
+    assert (tensor["name"], tensor["datatype"], tensor["shape"]) == (names.IMAGE, "BYTES", [1])
+    data = body[length:]
+    assert tensor["parameters"]["binary_data_size"] == len(data)
+    assert int.from_bytes(data[:4], "little") == len(image) and data[4:] == image
+    assert header["outputs"] == [{"name": names.RESULT_JSON, "parameters": {"binary_data": False}}]
+
+
+def test_probe_page_is_a_seeded_seal_picture_made_once(tmp_path):
+    probe = probe_module()
+    first = probe.probe_page(tmp_path)
+    assert first[:2] == b"\xff\xd8"  # JPEG
+    assert (tmp_path / probe.PAGE_FILE).read_bytes() == first
+    (tmp_path / probe.PAGE_FILE).unlink()
+    assert probe.probe_page(tmp_path) == first  # seeded: the same page again
