@@ -42,14 +42,22 @@ ENGINES = (ONNXRUNTIME, OPENVINO)
 # (configs/cpu.pbtxt: "openvino", configs/cpu_onnxruntime.pbtxt: "onnxruntime"; test_configs).
 # Layout stays on ONNX Runtime in the OpenVINO profile: OpenVINO moved a box coordinate across an
 # integer and so one seal crop by a pixel (1 page in 260 of `make parity`), for ~20 ms a page.
+# The text-line orientation classifier is tiny (a few ms for 32 lines): ONNX Runtime in both.
 PROFILES = {
     ONNXRUNTIME: dict.fromkeys(
-        (names.LAYOUT_MODEL, names.SEAL_DET_MODEL, names.TEXT_REC_MODEL), ONNXRUNTIME
+        (
+            names.LAYOUT_MODEL,
+            names.SEAL_DET_MODEL,
+            names.TEXT_REC_MODEL,
+            names.TEXTLINE_ORI_MODEL,
+        ),
+        ONNXRUNTIME,
     ),
     OPENVINO: {
         names.LAYOUT_MODEL: ONNXRUNTIME,
         names.SEAL_DET_MODEL: OPENVINO,
         names.TEXT_REC_MODEL: OPENVINO,  # near-ties re-run on ONNX Runtime (TieGuardedSession)
+        names.TEXTLINE_ORI_MODEL: ONNXRUNTIME,
     },
 }
 

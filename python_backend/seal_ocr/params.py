@@ -70,6 +70,9 @@ class PipelineOptions:
     layout: LayoutParams = field(default_factory=LayoutParams)
     seal_det: SealDetParams = field(default_factory=SealDetParams)
     seal_rec_score_thresh: float = 0.0
+    # not PaddleX's seal pipeline (its OCR sub-pipeline keeps the step off): turn upside-down
+    # text lines before reading them (seal_ocr.textline_ori); off = PaddleX's result
+    use_textline_orientation: bool = False
 
     def to_json(self) -> str:
         """Serialise (for passing between ensemble steps); inverse of :func:`options_from_json`."""
@@ -368,6 +371,15 @@ OPTIONS: tuple[Option, ...] = (
         "`true` keeps seal boxes that merge mode `large` would drop for lying inside another "
         "box (PaddleOCR#18306); off by default: PaddleX's result",
         "layout.keep_nested_seals",
+        paddlex=False,
+    ),
+    Option(
+        "use_textline_orientation",
+        Flag(),
+        "`true` classifies each text line as upright or upside down and turns the upside-down "
+        "ones by 180 degrees before reading them (stamps turned past about 90 degrees); "
+        "`textline_orientation_angles` says 0 or 1 per line. PaddleX's OCR step, which its seal "
+        "pipeline leaves off; off by default: PaddleX's result",
         paddlex=False,
     ),
 )

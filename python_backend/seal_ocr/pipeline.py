@@ -4,7 +4,9 @@ Each stage is split into "inputs for the model" and "model outputs to results", 
 run the model however it likes: the Triton steps call the ONNX entries through BLS (batched
 across requests), :class:`SealRecognizer` calls ONNX Runtime directly. Flow (``docs/pipeline.md``
 §1): page -> seal regions (layout, or the whole page) -> per region DB polygons sorted by min y
--> one rectified line image per polygon -> CTC text -> score filter -> result JSON.
+-> one rectified line image per polygon -> (option ``use_textline_orientation``: lines the
+orientation model calls upside down turned by 180 degrees) -> CTC text -> score filter -> result
+JSON.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from seal_ocr import engines, layout, rec, seal_det, tensor_names
+from seal_ocr import engines, layout, rec, seal_det, tensor_names, textline_ori
 from seal_ocr.model_info import LayoutInfo
 from seal_ocr.params import PipelineOptions, SealDetParams
 from seal_ocr.result import SealText, build_result
+from seal_ocr.textline_ori import TextlineOriInfo
 from seal_ocr.warp import rectify_text_line
 
 
@@ -114,6 +117,21 @@ def line_images(
     return lines
 
 
+def textline_ori_inputs(lines: Sequence[np.ndarray], info: TextlineOriInfo) -> list[np.ndarray]:
+    """(3, H, W) float32 input of the orientation model for each line, all of one size
+    (``info.input_hw``), so any number of them stack into one batch."""
+    return [textline_ori.preprocess_textline_ori(line, info) for line in lines]
+
+
+def orient_lines(
+    lines: Sequence[np.ndarray], probs: Sequence[np.ndarray], info: TextlineOriInfo
+) -> tuple[list[np.ndarray], list[int]]:
+    """The lines to read (those the model calls upside down turned by 180 degrees) and PaddleX's
+    angle of each, 0 or 1; ``probs``: the model's (C,) scores per line
+    (:func:`seal_ocr.textline_ori.orient_lines`)."""
+    return textline_ori.orient_lines(lines, probs, info)
+
+
 def rec_inputs(lines: Sequence[np.ndarray]) -> list[np.ndarray]:
     """(3, 48, W) float32 rec input of each line, each at its own width (batch-1 semantics)."""
     return [rec.preprocess_rec(line) for line in lines]
@@ -134,16 +152,21 @@ def assemble(
     polys_per_seal: Sequence[Sequence[np.ndarray]],
     texts: Sequence[str],
     scores: Sequence[float],
+    angles: Sequence[int] | None = None,
 ) -> dict[str, Any]:
     """Apply the rec score filter (``score >= thresh``) and build the result dict.
 
     ``layout_json``: PaddleX dicts of all layout boxes, None when layout detection was off;
-    ``texts``/``scores`` are flat over all polygons in :func:`line_images` order.
+    ``texts``/``scores``/``angles`` are flat over all polygons in :func:`line_images` order;
+    ``angles`` (:func:`orient_lines`) is None when the orientation step did not run.
     """
     total = sum(len(polys) for polys in polys_per_seal)
     if not (len(texts) == len(scores) == total):
         raise ValueError(f"{len(texts)} texts and {len(scores)} scores for {total} polygons")
+    if angles is not None and len(angles) != total:
+        raise ValueError(f"{len(angles)} angles for {total} polygons")
     lines_per_seal: list[list[SealText]] = []
+    angles_per_seal: list[list[int]] | None = None if angles is None else []
     cursor = 0
     for polys in polys_per_seal:
         kept = []
@@ -153,7 +176,11 @@ def assemble(
             if score >= options.seal_rec_score_thresh:
                 kept.append(SealText(poly=poly, text=text, score=score))
         lines_per_seal.append(kept)
-    return build_result(options, layout_json, seal_boxes, polys_per_seal, lines_per_seal)
+        if angles_per_seal is not None:
+            angles_per_seal.append([int(a) for a in angles[cursor - len(polys) : cursor]])
+    return build_result(
+        options, layout_json, seal_boxes, polys_per_seal, lines_per_seal, angles_per_seal
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,7 +196,9 @@ class SealRecognizer:
 
     run_layout(image (1, 3, h, w), scale_factor (1, 2)) -> (boxes (1, LAYOUT_MAX_BOXES, 6)
     zero-padded, box_count (1,) int32: rows of boxes[0] that hold detections);
-    run_det((1, 3, H, W)) -> (1, 1, H, W); run_rec((1, 3, 48, W)) -> (1, T, C).
+    run_det((1, 3, H, W)) -> (1, 1, H, W); run_rec((1, 3, 48, W)) -> (1, T, C);
+    run_textline_ori((N, 3, H, W) of ``textline_ori_info.input_hw``) -> (N, C), only for options
+    with ``use_textline_orientation`` (the page's lines in one call: they share one size).
     """
 
     run_layout: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -177,6 +206,8 @@ class SealRecognizer:
     run_rec: BatchRunner
     layout_info: LayoutInfo
     decoder: rec.CTCDecoder
+    run_textline_ori: BatchRunner | None = None
+    textline_ori_info: TextlineOriInfo | None = None
 
     @classmethod
     def from_model_repository(
@@ -194,6 +225,7 @@ class SealRecognizer:
         layout_s = session(tensor_names.LAYOUT_MODEL)
         det_s = session(tensor_names.SEAL_DET_MODEL)
         rec_s = session(tensor_names.TEXT_REC_MODEL)
+        ori_s = session(tensor_names.TEXTLINE_ORI_MODEL)
         if profile[tensor_names.TEXT_REC_MODEL] == engines.OPENVINO:  # as the served text_rec
             reference = session(tensor_names.TEXT_REC_MODEL, engines.ONNXRUNTIME)
             rec_s = engines.TieGuardedSession(rec_s, reference, tensor_names.TEXT_REC_PROB)
@@ -210,6 +242,12 @@ class SealRecognizer:
             run_rec=lambda x: rec_s.run([names.TEXT_REC_PROB], {names.TEXT_REC_IMAGE: x})[0],
             layout_info=LayoutInfo.from_file(Path(repository) / names.LAYOUT_INFO_FILE),
             decoder=rec.CTCDecoder(rec.load_characters(Path(repository) / names.CHARACTERS_FILE)),
+            run_textline_ori=lambda x: ori_s.run(
+                [names.TEXTLINE_ORI_PROB], {names.TEXTLINE_ORI_IMAGE: x}
+            )[0],
+            textline_ori_info=TextlineOriInfo.from_file(
+                Path(repository) / names.TEXTLINE_ORI_INFO_FILE
+            ),
         )
 
     def predict(self, page: np.ndarray, options: PipelineOptions | None = None) -> dict[str, Any]:
@@ -227,7 +265,20 @@ class SealRecognizer:
         prob_maps = [self.run_det(item[None])[0] for item in det_in]
         polys = polys_from_seal_det(prob_maps, metas, options.seal_det)
         lines = line_images(page, seal_boxes, polys)
+        angles = None
+        if options.use_textline_orientation:
+            lines, angles = self.orient(lines)
         probs = [self.run_rec(item[None])[0] for item in rec_inputs(lines)]
         texts, scores = texts_from_rec(probs, self.decoder)
         layout_json = None if layout_boxes is None else [box.to_json() for box in layout_boxes]
-        return assemble(options, layout_json, seal_boxes, polys, texts, scores)
+        return assemble(options, layout_json, seal_boxes, polys, texts, scores, angles)
+
+    def orient(self, lines: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[int]]:
+        """:func:`orient_lines` over this recognizer's orientation model."""
+        if self.run_textline_ori is None or self.textline_ori_info is None:
+            raise ValueError("use_textline_orientation needs run_textline_ori and its info")
+        if not lines:
+            return [], []
+        inputs = np.stack(textline_ori_inputs(lines, self.textline_ori_info))
+        probs = self.run_textline_ori(inputs)
+        return orient_lines(lines, list(probs), self.textline_ori_info)

@@ -9,6 +9,12 @@ result usable without re-deriving page coordinates (PaddleX keeps seal polygons 
   ``poly`` in page pixels (crop polygon + ``(int(x1), int(y1))``), like PaddleX 3.0.0b2's
   ``texts``.
 
+With the option ``use_textline_orientation`` (ours; PaddleX's seal pipeline keeps the step off)
+each seal's ``model_settings.use_textline_orientation`` is true and its
+``textline_orientation_angles`` holds, per detected polygon, what PaddleX's OCR pipeline reports
+with the step on: 0 (read as it came out of the warp) or 1 (turned by 180 degrees first). Off
+(the default) both stay PaddleX's seal values: false and -1 per polygon.
+
 The schema is ``schemas/result.schema.json`` (loaded by :func:`result_schema`).
 """
 
@@ -24,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from seal_ocr.params import PipelineOptions
+from seal_ocr.textline_ori import NOT_CLASSIFIED
 
 SCHEMA_PATH = Path(__file__).with_name("schemas") / "result.schema.json"
 
@@ -42,21 +49,32 @@ def _poly_json(poly: np.ndarray, offset: tuple[int, int] = (0, 0)) -> list[list[
 
 
 def seal_result_json(
-    options: PipelineOptions, dt_polys: Sequence[np.ndarray], lines: Sequence[SealText]
+    options: PipelineOptions,
+    dt_polys: Sequence[np.ndarray],
+    lines: Sequence[SealText],
+    angles: Sequence[int] | None = None,
 ) -> dict[str, Any]:
     """One ``seal_res_list`` entry (PaddleX OCRResult JSON for ``text_type == "seal"``).
 
     ``dt_polys`` are all detected polygons; ``lines`` the recognised ones kept by the score
-    filter, in detection order.
+    filter, in detection order; ``angles`` the orientation of each polygon (0 or 1), None when
+    the step did not run (then -1 each, as PaddleX).
     """
+    if angles is None:
+        angles = [NOT_CLASSIFIED] * len(dt_polys)
+    elif len(angles) != len(dt_polys):
+        raise ValueError(f"{len(angles)} angles for {len(dt_polys)} polygons")
     return {
         "input_path": None,
         "page_index": None,
-        "model_settings": {"use_doc_preprocessor": False, "use_textline_orientation": False},
+        "model_settings": {
+            "use_doc_preprocessor": False,
+            "use_textline_orientation": options.use_textline_orientation,
+        },
         "dt_polys": [_poly_json(poly) for poly in dt_polys],
         "text_det_params": options.seal_det.as_text_det_params(),
         "text_type": "seal",
-        "textline_orientation_angles": [-1] * len(dt_polys),
+        "textline_orientation_angles": [int(angle) for angle in angles],
         "text_rec_score_thresh": options.seal_rec_score_thresh,
         "rec_texts": [line.text for line in lines],
         "rec_scores": [float(line.score) for line in lines],
@@ -71,14 +89,20 @@ def build_result(
     seal_boxes: np.ndarray,
     dt_polys_per_seal: Sequence[Sequence[np.ndarray]],
     lines_per_seal: Sequence[Sequence[SealText]],
+    angles_per_seal: Sequence[Sequence[int]] | None = None,
 ) -> dict[str, Any]:
     """Assemble the page result.
 
     layout_boxes: PaddleX box dicts of every class, or None when layout detection was off;
-    seal_boxes: (S, 4) float page pixels; the two per-seal sequences have S entries.
+    seal_boxes: (S, 4) float page pixels; the per-seal sequences have S entries;
+    angles_per_seal: each polygon's orientation (0 or 1), None when the step did not run.
     """
     if not (len(seal_boxes) == len(dt_polys_per_seal) == len(lines_per_seal)):
         raise ValueError("one seal box, polygon list and line list per seal expected")
+    if angles_per_seal is None:
+        angles_per_seal = [None] * len(seal_boxes)
+    elif len(angles_per_seal) != len(seal_boxes):
+        raise ValueError("one angle list per seal expected")
     result: dict[str, Any] = {
         "input_path": None,
         "page_index": None,
@@ -90,8 +114,10 @@ def build_result(
     if layout_boxes is not None:
         result["layout_det_res"] = {"input_path": None, "page_index": None, "boxes": layout_boxes}
     result["seal_res_list"] = [
-        seal_result_json(options, polys, lines)
-        for polys, lines in zip(dt_polys_per_seal, lines_per_seal, strict=True)
+        seal_result_json(options, polys, lines, angles)
+        for polys, lines, angles in zip(
+            dt_polys_per_seal, lines_per_seal, angles_per_seal, strict=True
+        )
     ]
     result["seal_boxes"] = [[float(v) for v in box] for box in np.asarray(seal_boxes).tolist()]
     result["texts"] = [

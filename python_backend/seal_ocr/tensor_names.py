@@ -35,6 +35,9 @@ POLY_LENGTHS = "POLY_LENGTHS"  # INT32 [L]: vertices per polygon
 POLY_SEAL_INDEX = "POLY_SEAL_INDEX"  # INT32 [L]: seal (row of SEAL_BOXES) of each polygon
 LINE_TEXTS = "LINE_TEXTS"  # TYPE_STRING [L]: recognised text of each polygon (UTF-8)
 LINE_SCORES = "LINE_SCORES"  # FP32 [L]: CTC score of each polygon
+# INT32 [L]: PaddleX textline_orientation_angles of each polygon: -1 with the step off,
+# else 0 (read as is) or 1 (turned by 180 degrees before reading)
+LINE_ANGLES = "LINE_ANGLES"
 # TYPE_STRING [1]: the request's admission lease (seal_triton.admission), "" when there is no cap;
 # every step after decode_page gets it so that whichever step fails the request gives it back
 ADMISSION_TICKET = "ADMISSION_TICKET"
@@ -61,6 +64,14 @@ TEXT_REC_IMAGE = "line_images"  # FP32 [N, 3, 48, W] BGR line, (x / 255 - 0.5) /
 TEXT_REC_PROB = "char_probs"  # FP32 [N, W / 8, 6625] softmax over blank + characters + space
 ONNX_MODELS = (LAYOUT_MODEL, SEAL_DET_MODEL, TEXT_REC_MODEL)  # the entries the steps call
 
+# text-line orientation (option use_textline_orientation): 0 or 180 degrees per line image
+TEXTLINE_ORI_MODEL = "textline_ori"
+# FP32 [N, 3, H, W]: line image as TEXTLINE_ORI_INFO_FILE says (size, channels, normalisation)
+TEXTLINE_ORI_IMAGE = "line_images"
+TEXTLINE_ORI_PROB = "orientation_probs"  # FP32 [N, C]: class scores (softmax), C = labels
+
 # --- model-entry asset files (written by `make models`) --------------------------------------
 LAYOUT_INFO_FILE = "layout/layout_info.json"  # {"labels": [...], "seal_label": ..., ...}
 CHARACTERS_FILE = "text_rec/characters.txt"  # one dictionary character per line
+# seal_ocr.textline_ori.TextlineOriInfo: input size, resize, channels, labels, turn rule
+TEXTLINE_ORI_INFO_FILE = "textline_ori/textline_ori_info.json"

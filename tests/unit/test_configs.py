@@ -14,7 +14,12 @@ from seal_ocr import tensor_names as names
 from tests.conftest import MODEL_REPOSITORY, require
 from tools.robustness.soak import SETTLE_S
 
-ONNX_ENTRIES = [names.LAYOUT_MODEL, names.SEAL_DET_MODEL, names.TEXT_REC_MODEL]
+ONNX_ENTRIES = [
+    names.LAYOUT_MODEL,
+    names.SEAL_DET_MODEL,
+    names.TEXT_REC_MODEL,
+    names.TEXTLINE_ORI_MODEL,
+]
 CONFIG_TO_ONNX_DTYPE = {mc.TYPE_FP32: onnx.TensorProto.FLOAT, mc.TYPE_INT32: onnx.TensorProto.INT32}
 # Keys the Triton ORT backend (24.10) maps to TensorRT EP options; a typo would be ignored silently
 TRT_KEYS = {
@@ -245,6 +250,7 @@ def test_layout_model_outputs_are_fixed_shape_per_image():
     [
         (names.DETECT_TEXT_LINES, "seal_det_max_batch_size", names.SEAL_DET_MODEL),
         (names.READ_TEXT_LINES, "text_rec_max_batch_size", names.TEXT_REC_MODEL),
+        (names.READ_TEXT_LINES, "textline_ori_max_batch_size", names.TEXTLINE_ORI_MODEL),
     ],
 )
 def test_bls_chunks_fit_the_called_model(step, parameter, entry):
@@ -261,6 +267,7 @@ def test_bls_chunks_fit_the_called_model(step, parameter, entry):
          [names.LAYOUT_BOXES, names.LAYOUT_BOX_COUNT]),
         (names.SEAL_DET_MODEL, [names.SEAL_DET_IMAGE], [names.SEAL_DET_PROB]),
         (names.TEXT_REC_MODEL, [names.TEXT_REC_IMAGE], [names.TEXT_REC_PROB]),
+        (names.TEXTLINE_ORI_MODEL, [names.TEXTLINE_ORI_IMAGE], [names.TEXTLINE_ORI_PROB]),
     ],
 )  # fmt: skip
 def test_onnx_files_match_configs(entry, inputs, outputs):
@@ -287,6 +294,20 @@ def test_onnx_files_match_configs(entry, inputs, outputs):
                 assert want == -1 or have in (-1, want), (variant, value.name, onnx_dims, full)
 
 
+def test_textline_ori_configs_match_the_entrys_info_file():
+    from seal_ocr.textline_ori import TextlineOriInfo
+
+    info = TextlineOriInfo.from_file(require(MODEL_REPOSITORY / names.TEXTLINE_ORI_INFO_FILE))
+    step = load(names.READ_TEXT_LINES).parameters
+    assert step["textline_ori_info"].string_value == names.TEXTLINE_ORI_INFO_FILE
+    for variant in ALL_VARIANTS:
+        config = load(names.TEXTLINE_ORI_MODEL, variant)
+        [image], [probs] = config.input, config.output
+        # H, W left open: the one input size is the info file's (stand-in or official)
+        assert list(image.dims) == [3, -1, -1], variant
+        assert list(probs.dims) == [len(info.labels)], variant
+
+
 def test_rec_dictionary_matches_model_classes():
     characters = require(MODEL_REPOSITORY / names.CHARACTERS_FILE).read_text("utf-8").splitlines()
     dims = list(load(names.TEXT_REC_MODEL).output[0].dims)
@@ -302,7 +323,7 @@ def test_every_step_queue_is_bounded_in_size_and_time(step):
 
 
 @pytest.mark.parametrize("variant", CPU_VARIANTS)
-@pytest.mark.parametrize("entry", [names.SEAL_DET_MODEL, names.TEXT_REC_MODEL, names.LAYOUT_MODEL])
+@pytest.mark.parametrize("entry", ONNX_ENTRIES)
 def test_onnx_queues_are_capped_without_timeout(entry, variant):
     # a page's own BLS chunks must not time out behind each other; size stays bounded
     policy = load(entry, variant).dynamic_batching.default_queue_policy

@@ -154,6 +154,7 @@ _DEFAULTS: dict[str, Callable[[PipelineOptions], object]] = {
     "layout_unclip_ratio": lambda o: o.layout.unclip_ratio,
     "layout_merge_bboxes_mode": lambda o: o.layout.merge_bboxes_mode,
     "keep_nested_seals": lambda o: o.layout.keep_nested_seals,
+    "use_textline_orientation": lambda o: o.use_textline_orientation,
     "seal_det_limit_side_len": lambda o: o.seal_det.limit_side_len,
     "seal_det_limit_type": lambda o: o.seal_det.limit_type,
     "seal_det_thresh": lambda o: o.seal_det.thresh,

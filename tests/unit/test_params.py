@@ -134,8 +134,12 @@ def test_option_names_are_paddlex_predict_keywords_then_ours():
         "seal_det_unclip_ratio",
         "seal_rec_score_thresh",
         "keep_nested_seals",
+        "use_textline_orientation",
     )
-    assert [option.name for option in OPTIONS if not option.paddlex] == ["keep_nested_seals"]
+    assert [option.name for option in OPTIONS if not option.paddlex] == [
+        "keep_nested_seals",
+        "use_textline_orientation",
+    ]
 
 
 def test_table_defaults_are_the_pipeline_defaults():
@@ -155,6 +159,7 @@ def test_table_defaults_are_the_pipeline_defaults():
         "seal_det_unclip_ratio": 0.5,
         "seal_rec_score_thresh": 0.0,
         "keep_nested_seals": False,
+        "use_textline_orientation": False,
     }
     # setting every option to its default changes nothing
     assert parse_options(defaults) == PipelineOptions()
@@ -175,6 +180,7 @@ def test_every_stored_option_lands_in_its_own_field():
         "seal_det_unclip_ratio": 1.5,
         "seal_rec_score_thresh": 0.4,
         "keep_nested_seals": True,
+        "use_textline_orientation": True,
     }
     stored = [option for option in OPTIONS if option.path]
     assert {option.name for option in stored} == set(changed)
@@ -227,3 +233,12 @@ def test_keep_nested_seals_is_our_extension_off_by_default():
     assert options_from_json(
         parse_options({"keep_nested_seals": True}).to_json()
     ).layout.keep_nested_seals
+
+
+def test_use_textline_orientation_is_our_extension_off_by_default():
+    assert parse_options({}).use_textline_orientation is False
+    options = parse_options({"use_textline_orientation": True})
+    assert options.use_textline_orientation is True
+    assert options_from_json(options.to_json()).use_textline_orientation is True
+    with pytest.raises(InvalidOptionError, match="use_textline_orientation"):
+        parse_options({"use_textline_orientation": "yes"})

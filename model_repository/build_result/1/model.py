@@ -1,7 +1,7 @@
 """Step 5: the result JSON (PaddleX keys plus page-frame seal boxes and texts).
 
-PIPELINE_OPTIONS, LAYOUT_JSON, SEAL_BOXES, packed polygons, LINE_TEXTS, LINE_SCORES ->
-RESULT_JSON (one UTF-8 JSON document). The rec score filter is applied here.
+PIPELINE_OPTIONS, LAYOUT_JSON, SEAL_BOXES, packed polygons, LINE_TEXTS, LINE_SCORES, LINE_ANGLES
+-> RESULT_JSON (one UTF-8 JSON document). The rec score filter is applied here.
 """
 
 import json
@@ -29,6 +29,8 @@ class TritonPythonModel(PipelineStep):
             len(seal_boxes),
         )
         texts = [text.decode("utf-8") for text in inputs[names.LINE_TEXTS]]
+        # the orientation step's angles only when it ran (else PaddleX's -1 per polygon)
+        angles = inputs[names.LINE_ANGLES].tolist() if options.use_textline_orientation else None
         result = pipeline.assemble(
             options,
             json.loads(inputs[names.LAYOUT_JSON][0].decode()),
@@ -36,5 +38,6 @@ class TritonPythonModel(PipelineStep):
             polys,
             texts,
             inputs[names.LINE_SCORES].astype(float).tolist(),
+            angles,
         )
         return {names.RESULT_JSON: np.array([dumps(result)], dtype=object)}

@@ -1,9 +1,13 @@
 """Step 4: straighten every text polygon and read it.
 
-PAGE + SEAL_BOXES + packed polygons -> LINE_TEXTS (L,) UTF-8 and LINE_SCORES (L,) float32, one
-per polygon. Each polygon is rectified with PaddleX's piecewise homography, resized to height
-48 at its own width (batch-1 semantics), run through ``text_rec`` via BLS (equal widths stacked
-up to ``text_rec_max_batch_size``) and CTC-decoded with the entry's dictionary.
+PAGE + SEAL_BOXES + packed polygons + PIPELINE_OPTIONS -> LINE_TEXTS (L,) UTF-8, LINE_SCORES (L,)
+float32 and LINE_ANGLES (L,) int32, one per polygon. Each polygon is rectified with PaddleX's
+piecewise homography; with ``use_textline_orientation`` all lines of the page go through the
+``textline_ori`` entry via BLS (one input size, chunks of ``textline_ori_max_batch_size``) and
+the upside-down ones are turned by 180 degrees (angles 0/1; -1 each without the option). Lines
+are resized to height 48 at their own width (batch-1 semantics), run through ``text_rec`` via BLS
+(equal widths stacked up to ``text_rec_max_batch_size``) and CTC-decoded with the entry's
+dictionary.
 """
 
 import numpy as np
@@ -11,6 +15,8 @@ import numpy as np
 from seal_ocr import pipeline, rec
 from seal_ocr import tensor_names as names
 from seal_ocr.packing import unpack_polys
+from seal_ocr.params import options_from_json
+from seal_ocr.textline_ori import NOT_CLASSIFIED, TextlineOriInfo
 from seal_triton.step import PipelineStep
 
 
@@ -20,9 +26,13 @@ class TritonPythonModel(PipelineStep):
         self.spread = int(self.parameter("text_rec_spread", "1"))
         characters = self.repository_root / self.parameter("characters", names.CHARACTERS_FILE)
         self.decoder = rec.CTCDecoder(rec.load_characters(characters))
+        self.ori_max_batch = int(self.parameter("textline_ori_max_batch_size"))
+        info = self.parameter("textline_ori_info", names.TEXTLINE_ORI_INFO_FILE)
+        self.ori_info = TextlineOriInfo.from_file(self.repository_root / info)
 
     async def run(self, inputs):
         page, seal_boxes = inputs[names.PAGE], inputs[names.SEAL_BOXES]
+        options = options_from_json(inputs[names.PIPELINE_OPTIONS][0].decode())
         polys = unpack_polys(
             inputs[names.POLY_POINTS],
             inputs[names.POLY_LENGTHS],
@@ -30,6 +40,16 @@ class TritonPythonModel(PipelineStep):
             len(seal_boxes),
         )
         lines = pipeline.line_images(page, seal_boxes, polys)
+        angles = [NOT_CLASSIFIED] * len(lines)
+        if options.use_textline_orientation:
+            classes = await self.infer_items(
+                names.TEXTLINE_ORI_MODEL,
+                names.TEXTLINE_ORI_IMAGE,
+                names.TEXTLINE_ORI_PROB,
+                pipeline.textline_ori_inputs(lines, self.ori_info),
+                self.ori_max_batch,
+            )
+            lines, angles = pipeline.orient_lines(lines, classes, self.ori_info)
         probs = await self.infer_items(
             names.TEXT_REC_MODEL,
             names.TEXT_REC_IMAGE,
@@ -42,4 +62,5 @@ class TritonPythonModel(PipelineStep):
         return {
             names.LINE_TEXTS: np.array([text.encode() for text in texts], dtype=object),
             names.LINE_SCORES: np.asarray(scores, dtype=np.float32),
+            names.LINE_ANGLES: np.asarray(angles, dtype=np.int32),
         }
