@@ -1,23 +1,19 @@
-"""Bad and odd inputs to the ``seal_recognition`` ensemble: raw over gRPC and HTTP, and through
-``SealClient``.
+"""Bad and odd inputs to the ``seal_recognition`` ensemble, sent raw over gRPC and HTTP.
 
 A bad request is refused with INVALID_ARG (gRPC ``INVALID_ARGUMENT``, HTTP 400) and a message
 naming the problem, and the next good request still gets the same answer as before. Valid but
 odd images (1 x 1, a 10 x 4000 strip, grey, RGBA, 16-bit, CMYK, EXIF-rotated, multi-page TIFF)
 are served as ``cv2.imdecode(..., IMREAD_COLOR)`` decodes them, which is what PaddleX does. The
-client refuses what it can before sending anything, with an ``InputError`` naming the input.
-Every test records its outcome for the summary table printed at the end of the run.
+same inputs through ``SealClient`` are in ``test_bad_inputs_client.py``. Every test records its
+outcome for the summary table printed at the end of the run.
 """
 
 from __future__ import annotations
 
-import http.server
 import io
 import json
 import struct
-import threading
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,28 +25,33 @@ import pytest
 import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
 from PIL import Image, ImageOps
-from pypdf import PdfReader, PdfWriter
 from tritonclient.utils import InferenceServerException
 
-import seal_client.pdf
-from seal_client import InputError, PageError, SealClient
-from seal_client.pdf import PdfError
 from seal_ocr import tensor_names as names
-from seal_ocr.errors import InvalidOptionError
 from seal_ocr.image_io import decode_image
 from seal_ocr.result import result_schema
-from tests.local_http import serve
+from tests.integration.odd_files import (
+    GOOD_IMAGE,
+    GOOD_TEXT,
+    PIXEL_CAP,
+    animated_gif,
+    exif_rotated_jpeg,
+    first_half,
+    pdf_of,
+    pil_bytes,
+    png,
+    png_claiming,
+    random_bytes,
+    seal_pil,
+    tiff_of,
+)
 
 MODULES = {"grpc": grpcclient, "http": httpclient}
 INVALID_ARG = {"grpc": "StatusCode.INVALID_ARGUMENT", "http": "400"}
-GOOD_IMAGE, GOOD_TEXT = "nephren_10_oval.jpg", "现金收讫章"
-PIXEL_CAP = 100_000_000  # decode_page's max_image_pixels (model_repository/decode_page)
-UNREACHABLE = "127.0.0.1:1"  # a client pointed here proves a refusal happened before sending
 
 # Regressions found by these tests (fixed): a truncated JPEG was served with uninitialised rows
 # holding an earlier request's pixels; a 50000 x 50000 header was refused without naming the
-# cap; a request without IMAGE stalled the ensemble ("deadlock"); a 0-page PDF read after an
-# encrypted one was called "encrypted" (PDFium's stale error code).
+# cap; a request without IMAGE stalled the ensemble ("deadlock").
 
 
 # --- sending -----------------------------------------------------------------------------------
@@ -139,11 +140,6 @@ def good_result(client, eval_dir: Path) -> dict:
     return reply.result
 
 
-def short(error: Exception, tmp_path: Path) -> str:
-    """The error message with the test's temporary directory shortened, for the table."""
-    return str(error).replace(str(tmp_path), "<tmp>")
-
-
 def outcome_of(client, reply: Reply) -> str:
     if reply.status == "OK":
         return "OK"
@@ -163,59 +159,6 @@ def assert_served(client, record, input_class: str, reply: Reply) -> dict:
     record(input_class, client[0], outcome_of(client, reply), reply.message)
     assert reply.status == "OK", reply.message
     return reply.result
-
-
-# --- building odd files ------------------------------------------------------------------------
-
-
-def png(image: np.ndarray) -> bytes:
-    ok, encoded = cv2.imencode(".png", image)
-    assert ok
-    return encoded.tobytes()
-
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-
-def png_claiming(width: int, height: int) -> bytes:
-    """A tiny, well-formed PNG (valid CRCs) whose IHDR claims ``width`` x ``height`` RGB pixels;
-    its IDAT holds one row of one pixel."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", ihdr)
-        + _png_chunk(b"IDAT", zlib.compress(b"\x00\x00\x00\x00"))
-        + _png_chunk(b"IEND", b"")
-    )
-
-
-def pil_bytes(image: Image.Image, image_format: str, **kwargs) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, image_format, **kwargs)
-    return buffer.getvalue()
-
-
-def seal_pil(eval_dir: Path) -> Image.Image:
-    return Image.open(eval_dir / GOOD_IMAGE).convert("RGB")
-
-
-def animated_gif(eval_dir: Path) -> bytes:
-    frames = [seal_pil(eval_dir), Image.new("RGB", (500, 500), "white")]
-    return pil_bytes(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100)
-
-
-def pdf_of(*images: Image.Image) -> bytes:
-    return pil_bytes(images[0], "PDF", save_all=True, append_images=list(images[1:]))
-
-
-def random_bytes() -> bytes:
-    return np.random.default_rng(7).integers(0, 256, 4096, dtype=np.uint8).tobytes()
-
-
-def first_half(data: bytes) -> bytes:
-    return data[: len(data) // 2]
 
 
 # --- 1. bad image bytes: INVALID_ARG naming the problem, the server keeps serving --------------
@@ -464,15 +407,6 @@ def test_cmyk_jpeg_becomes_bgr(client, eval_dir, record_outcome):
     assert rounded(result) == rounded(send(client, png(page)).result)
 
 
-def exif_rotated_jpeg(eval_dir: Path) -> bytes:
-    """The oval seal on a 500 x 800 (h x w) canvas, stored unrotated with EXIF orientation 6."""
-    canvas = Image.new("RGB", (800, 500), "white")
-    canvas.paste(seal_pil(eval_dir), (0, 0))
-    exif = canvas.getexif()
-    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
-    return pil_bytes(canvas, "JPEG", exif=exif.tobytes(), quality=95)
-
-
 def test_exif_orientation_is_applied_as_cv2_imdecode_does(client, eval_dir, record_outcome):
     data = exif_rotated_jpeg(eval_dir)
     stored = Image.open(io.BytesIO(data))
@@ -488,10 +422,6 @@ def test_exif_orientation_is_applied_as_cv2_imdecode_does(client, eval_dir, reco
     assert whole["seal_boxes"] == [[0.0, 0.0, 500.0, 800.0]]  # the server's page is rotated
 
 
-def tiff_of(*pages: Image.Image) -> bytes:
-    return pil_bytes(pages[0], "TIFF", save_all=True, append_images=list(pages[1:]))
-
-
 def test_multi_page_tiff_uses_the_first_page(client, eval_dir, record_outcome):
     seal, blank = seal_pil(eval_dir), Image.new("RGB", (300, 200), "white")
     data = tiff_of(seal, blank)
@@ -502,259 +432,3 @@ def test_multi_page_tiff_uses_the_first_page(client, eval_dir, record_outcome):
     assert rounded(result) == rounded(send(client, tiff_of(seal)).result)  # the first page alone
     reversed_ = send(client, tiff_of(blank, seal)).result  # first page blank: nothing to read
     assert reversed_["seal_res_list"] == [] and reversed_["texts"] == []
-
-
-# --- 1. through the client ---------------------------------------------------------------------
-
-
-@pytest.fixture(params=["grpc", "http"])
-def seal_client_(request, triton_server) -> SealClient:
-    url = triton_server.grpc_url if request.param == "grpc" else triton_server.http_url
-    return SealClient(url, request.param, max_in_flight=2)
-
-
-def test_client_exif_page_is_rotated(seal_client_, eval_dir, record_outcome):
-    data = exif_rotated_jpeg(eval_dir)
-    [result] = seal_client_.predict(data, use_layout_detection=False)
-    record_outcome(
-        "client: JPEG with EXIF orientation 6",
-        seal_client_.protocol,
-        "OK" if result.ok else "error",
-        f"page {result.image.shape}, seal_boxes {result.json['seal_boxes']}",
-    )
-    assert result.image.shape == (800, 500, 3)
-    assert result.json["seal_boxes"] == [[0.0, 0.0, 500.0, 800.0]]
-
-
-def test_client_multi_page_tiff_is_one_page(seal_client_, eval_dir, tmp_path, record_outcome):
-    path = tmp_path / "scan.tiff"
-    seal = seal_pil(eval_dir)
-    path.write_bytes(tiff_of(seal, Image.new("RGB", (300, 200), "white")))
-    results = list(seal_client_.predict(path))
-    record_outcome(
-        "client: 2-page TIFF", seal_client_.protocol, f"{len(results)} result(s)", results[0].texts
-    )
-    assert len(results) == 1 and results[0].json["page_index"] is None
-    [first_page] = seal_client_.predict(tiff_of(seal))
-    assert results[0].texts == first_page.texts and GOOD_TEXT in first_page.texts
-
-
-@pytest.mark.parametrize(
-    ("input_class", "build", "error", "parts"),
-    [
-        ("empty bytes", lambda d: b"", InputError, ("bytes input #0", "0 bytes")),
-        ("random bytes", lambda d: random_bytes(), InputError, ("not a decodable image",)),
-        ("text file", lambda d: b"Total: 100 CNY\n", InputError, ("not a decodable image",)),
-        ("animated GIF", animated_gif, InputError, ("unsupported image format GIF",)),
-        ("header 50000 x 50000 px", lambda d: png_claiming(50000, 50000), InputError, ("pixel",)),
-        (
-            "corrupt PDF bytes",
-            lambda d: b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n",
-            PdfError,
-            ("is corrupt or truncated",),
-        ),
-    ],
-)
-def test_client_refuses_unreadable_bytes_before_sending(
-    eval_dir, record_outcome, input_class, build, error, parts
-):
-    # the client points at a closed port: reaching the server would raise ServerError instead
-    with pytest.raises(InputError) as raised:
-        list(SealClient(UNREACHABLE).predict(build(eval_dir)))
-    record_outcome(f"client: {input_class}", "local", type(raised.value).__name__, raised.value)
-    assert isinstance(raised.value, error)
-    for part in parts:
-        assert part in str(raised.value)
-
-
-@pytest.mark.parametrize(
-    ("input_class", "build", "parts"),
-    [
-        (
-            "truncated PNG",
-            lambda d: first_half((d / "vignette_3_school_form.png").read_bytes()),
-            ("corrupt or truncated PNG data",),
-        ),
-        (
-            "header 11000 x 10000 px",
-            lambda d: png_claiming(11000, 10000),
-            (f"above the limit of {PIXEL_CAP} pixels",),
-        ),
-    ],
-)
-def test_client_page_refused_by_the_server(
-    seal_client_, eval_dir, record_outcome, input_class, build, parts
-):
-    with pytest.raises(PageError) as raised:
-        list(seal_client_.predict(build(eval_dir)))
-    record_outcome(f"client: {input_class}", seal_client_.protocol, "PageError", raised.value)
-    for part in parts:
-        assert part in str(raised.value)
-    assert "in ensemble" not in str(raised.value)
-    [good] = seal_client_.predict(eval_dir / GOOD_IMAGE)
-    assert GOOD_TEXT in good.texts
-
-
-@pytest.mark.parametrize(
-    ("options", "part"),
-    [
-        ({"seal_det_thresh": -0.1}, "'seal_det_thresh'"),
-        ({"seal_det_limit_type": "longest"}, "'seal_det_limit_type'"),
-        ({"layout_merge_bboxes_mode": "biggest"}, "'layout_merge_bboxes_mode'"),
-        ({"use_layout_detection": "true"}, "'use_layout_detection' must be true or false"),
-    ],
-    ids=["negative-thresh", "limit-type", "merge-mode", "bool-as-string"],
-)
-def test_client_checks_options_before_sending(eval_dir, record_outcome, options, part):
-    with pytest.raises(InvalidOptionError) as raised:
-        list(SealClient(UNREACHABLE).predict(eval_dir / GOOD_IMAGE, **options))
-    record_outcome(f"client: option {options}", "local", "InvalidOptionError", raised.value)
-    assert part in str(raised.value)
-
-
-# --- 1. client: PDFs, URLs, directories --------------------------------------------------------
-
-
-def encrypted(pdf: bytes, password: str) -> bytes:
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
-    writer.encrypt(user_password=password)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
-
-
-def blank_pdf(pages: int) -> bytes:
-    writer = PdfWriter()
-    for _ in range(pages):
-        writer.add_blank_page(width=595, height=842)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
-
-
-@pytest.mark.parametrize(
-    ("input_class", "build", "part"),
-    [
-        (
-            "corrupt PDF (first half)",
-            lambda d: first_half(pdf_of(seal_pil(d))),
-            "doc.pdf is corrupt or truncated",
-        ),
-        (
-            "encrypted PDF",
-            lambda d: encrypted(pdf_of(seal_pil(d)), "secret"),
-            "doc.pdf is encrypted (password-protected)",
-        ),
-    ],
-)
-def test_client_bad_pdf_file(
-    triton_server, eval_dir, tmp_path, record_outcome, input_class, build, part
-):
-    path = tmp_path / "doc.pdf"
-    path.write_bytes(build(eval_dir))
-    with pytest.raises(PdfError) as raised:
-        list(SealClient(triton_server.grpc_url).predict(path))
-    record_outcome(f"client: {input_class}", "local", "PdfError", short(raised.value, tmp_path))
-    assert part in str(raised.value)
-
-
-def test_client_zero_page_pdf(triton_server, eval_dir, tmp_path, record_outcome):
-    client = SealClient(triton_server.grpc_url)
-    locked = tmp_path / "locked.pdf"
-    locked.write_bytes(encrypted(pdf_of(seal_pil(eval_dir)), "secret"))
-    with pytest.raises(PdfError, match="is encrypted"):
-        list(client.predict(locked))  # any earlier encrypted PDF in the same process
-    path = tmp_path / "empty.pdf"
-    path.write_bytes(blank_pdf(0))
-    assert len(PdfReader(path).pages) == 0
-    with pytest.raises(PdfError) as raised:
-        list(client.predict(path))
-    record_outcome("client: PDF with 0 pages", "local", "PdfError", short(raised.value, tmp_path))
-    assert "empty.pdf has no pages (0-page PDF)" in str(raised.value)
-
-
-def test_client_500_page_pdf_above_max_pages_fails_before_rendering(
-    triton_server, tmp_path, record_outcome, monkeypatch
-):
-    path = tmp_path / "long.pdf"
-    path.write_bytes(blank_pdf(500))
-    rendered = []
-    render = seal_client.pdf._render_page
-    monkeypatch.setattr(
-        seal_client.pdf, "_render_page", lambda *args: rendered.append(args[1]) or render(*args)
-    )
-    started = time.perf_counter()
-    with pytest.raises(PdfError) as raised:
-        list(SealClient(triton_server.grpc_url).predict(path, max_pages=10))
-    elapsed = time.perf_counter() - started
-    outcome = f"PdfError {elapsed:.2f} s"
-    record_outcome(
-        "client: 500-page PDF, max_pages=10", "local", outcome, short(raised.value, tmp_path)
-    )
-    assert "long.pdf has 500 pages selected, above the page cap of 10" in str(raised.value)
-    assert "pages='1-10'" in str(raised.value)
-    assert rendered == []
-    assert elapsed < 3.0
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    release = threading.Event()
-
-    def do_GET(self):
-        if self.path == "/slow.png":  # never answers within the client's 10 s URL timeout
-            self.release.wait(20)
-            return
-        if self.path == "/notes.txt":
-            body, kind = b"just some text, not a seal", "text/plain"
-        else:
-            self.send_error(404, "Not Found")
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def web():
-    with serve(_Handler) as url:
-        yield url
-        _Handler.release.set()
-
-
-@pytest.mark.parametrize(
-    ("input_class", "path", "part"),
-    [
-        ("URL returning 404", "/missing.png", "/missing.png returned HTTP 404"),
-        (
-            "URL returning text",
-            "/notes.txt",
-            "/notes.txt is not an image or PDF (Content-Type text/plain, 26 bytes)",
-        ),
-        ("URL timing out", "/slow.png", "/slow.png timed out after 10s"),
-    ],
-)
-def test_client_bad_url(triton_server, web, record_outcome, input_class, path, part):
-    started = time.perf_counter()
-    with pytest.raises(InputError) as raised:
-        list(SealClient(triton_server.grpc_url).predict(web + path))
-    elapsed = time.perf_counter() - started
-    record_outcome(f"client: {input_class}", "local", f"InputError {elapsed:.1f} s", raised.value)
-    assert part in str(raised.value)
-    assert elapsed < 15.0
-
-
-def test_client_directory_without_images(triton_server, tmp_path, record_outcome):
-    (tmp_path / "notes").mkdir()
-    (tmp_path / "notes" / "readme.txt").write_text("no seals here")
-    (tmp_path / "scan.gif").write_bytes(b"GIF89a")
-    with pytest.raises(InputError) as raised:
-        list(SealClient(triton_server.grpc_url).predict(tmp_path))
-    record_outcome(
-        "client: directory without images", "local", "InputError", short(raised.value, tmp_path)
-    )
-    assert f"no images or PDFs under {tmp_path}" in str(raised.value)
