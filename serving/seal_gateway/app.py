@@ -1,4 +1,5 @@
-"""The FastAPI application: ``POST /seal-recognition``, ``GET /health``, ``/openapi.json``.
+"""The FastAPI application: ``POST /seal-recognition``, ``GET /health``, ``/openapi.json``,
+and the pages for people (``GET /``, offline ``/docs`` and ``/redoc``, :mod:`seal_gateway.web`).
 
 The request itself is handled by the shared PaddleX API (:func:`seal_api.recognize`, also
 behind the Triton model ``seal-recognition``); this module brings the HTTP side and the way
@@ -33,6 +34,7 @@ from seal_client.visualize import FontNotFoundError, find_cjk_font
 from seal_gateway.config import GatewayConfig
 from seal_gateway.errors import LOG, install_error_handlers
 from seal_gateway.limits import BodySizeLimit
+from seal_gateway.web import install_web_pages
 
 INFER_PATH = "/seal-recognition"
 _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -108,10 +110,13 @@ def build_app(config: GatewayConfig) -> FastAPI:
         description="PaddleX 3.x seal_recognition serving API in front of a Triton ensemble.",
         version="1.0.0",
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's own pages load their scripts from a CDN: ours are offline
+        redoc_url=None,
     )
     app.state.gateway = state
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=config.api.max_request_bytes)
+    install_web_pages(app)
 
     @app.get("/health", operation_id="checkHealth", response_model=NoResultResponse)
     async def health() -> dict[str, Any]:
