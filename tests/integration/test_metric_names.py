@@ -37,10 +37,10 @@ from tests.unit.test_kubernetes_manifests import (
     adapter_metric_name,
     adapter_rules,
     one,
-    probe_module,
     render,
     triton,
 )
+from tests.unit.test_liveness_probe import probe_module
 
 pytestmark = pytest.mark.triton
 
