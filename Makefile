@@ -101,10 +101,11 @@ overload: setup models ## 4x the saturating load against an own server -> docs/r
 soak: setup models ## mixed traffic for SOAK_MINUTES (default 30): failures, RSS -> docs/robustness.md
 	$(VPY) -m tools.robustness.soak --minutes $(SOAK_MINUTES) $(SOAK_ARGS)
 
-lint: setup ## ruff check and format check, codespell (the pre-commit hooks, on every file)
+lint: setup ## ruff check and format check, codespell (the pre-commit hooks) and mypy (product code)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/codespell
+	$(VENV)/bin/mypy
 
 format: setup ## ruff format and autofix
 	$(VENV)/bin/ruff format .

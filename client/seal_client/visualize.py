@@ -399,14 +399,14 @@ def _text_layer(
         pen = ImageDraw.Draw(tile)
         if tile_h > 2 * tile_w and tile_h > _VERTICAL_MIN_HEIGHT:
             font = _fit_vertical_font(text, tile_w, tile_h, font_path)
-            y = 0
+            y: float = 0
             for char in text:
                 pen.text((0, y), char, fill=_BLACK, font=font)
                 top, bottom = font.getbbox(char)[1::2]
                 y += bottom - top + _VERTICAL_LINE_SPACING
         else:
             pen.text((0, 0), text, fill=_BLACK, font=_fit_font(text, tile_w, tile_h, font_path))
-    source = np.float32([[0, 0], [tile_w, 0], [tile_w, tile_h], [0, tile_h]])
+    source = np.array([[0, 0], [tile_w, 0], [tile_w, tile_h], [0, tile_h]], dtype=np.float32)
     try:
         transform = cv2.getPerspectiveTransform(source, band.astype(np.float32))
     except cv2.error:
@@ -454,7 +454,7 @@ def draw_seal_region(
     original = _to_rgb_pil(crop)
     marked = original.copy()
     pen = ImageDraw.Draw(marked)
-    right = np.full((height, width, 3), 255, np.uint8)  # RGB until the final flip
+    right: np.ndarray = np.full((height, width, 3), 255, np.uint8)  # RGB until the final flip
     font = str(font_path)
     # A private generator: same numbers as PaddleX's random.seed(0), without touching global state.
     rng = random.Random(0)

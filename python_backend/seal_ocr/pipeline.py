@@ -69,7 +69,8 @@ def seal_det_inputs(
     """Det inputs (3, H, W) float32 for the seals whose crop is not empty, and one resize meta
     per seal (None for an empty crop: a box thinner than a pixel after ``int()``, which has no
     text and gets no model call)."""
-    inputs, metas = [], []
+    inputs: list[np.ndarray] = []
+    metas: list[seal_det.DetInputMeta | None] = []
     for box in seal_boxes:
         crop = _seal_view(page, box)
         if crop.size == 0:
@@ -93,7 +94,7 @@ def polys_from_seal_det(
     if len(prob_maps) != sum(meta is not None for meta in metas):
         raise ValueError(f"{len(prob_maps)} probability maps for {len(metas)} seal crops")
     maps = iter(prob_maps)
-    polys = []
+    polys: list[list[np.ndarray]] = []
     for meta in metas:
         if meta is None:
             polys.append([])
@@ -108,7 +109,7 @@ def line_images(
     page: np.ndarray, seal_boxes: np.ndarray, polys_per_seal: Sequence[Sequence[np.ndarray]]
 ) -> list[np.ndarray]:
     """The rectified BGR line image of every polygon, seals in order then polygons in order."""
-    lines = []
+    lines: list[np.ndarray] = []
     for box, polys in zip(seal_boxes, polys_per_seal, strict=True):
         if not polys:
             continue
@@ -176,7 +177,7 @@ def assemble(
             if score >= options.seal_rec_score_thresh:
                 kept.append(SealText(poly=poly, text=text, score=score))
         lines_per_seal.append(kept)
-        if angles_per_seal is not None:
+        if angles is not None and angles_per_seal is not None:
             angles_per_seal.append([int(a) for a in angles[cursor - len(polys) : cursor]])
     return build_result(
         options, layout_json, seal_boxes, polys_per_seal, lines_per_seal, angles_per_seal
@@ -253,7 +254,7 @@ class SealRecognizer:
     def predict(self, page: np.ndarray, options: PipelineOptions | None = None) -> dict[str, Any]:
         """Result dict for one (H, W, 3) uint8 BGR page."""
         options = options or PipelineOptions()
-        page_hw = page.shape[:2]
+        page_hw = (int(page.shape[0]), int(page.shape[1]))
         layout_boxes = None
         if options.use_layout_detection:
             prepared = layout.preprocess_layout(page, self.layout_info.input_hw)

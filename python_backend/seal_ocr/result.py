@@ -99,9 +99,10 @@ def build_result(
     """
     if not (len(seal_boxes) == len(dt_polys_per_seal) == len(lines_per_seal)):
         raise ValueError("one seal box, polygon list and line list per seal expected")
-    if angles_per_seal is None:
-        angles_per_seal = [None] * len(seal_boxes)
-    elif len(angles_per_seal) != len(seal_boxes):
+    per_seal_angles: Sequence[Sequence[int] | None] = (
+        [None] * len(seal_boxes) if angles_per_seal is None else angles_per_seal
+    )
+    if len(per_seal_angles) != len(seal_boxes):
         raise ValueError("one angle list per seal expected")
     result: dict[str, Any] = {
         "input_path": None,
@@ -116,7 +117,7 @@ def build_result(
     result["seal_res_list"] = [
         seal_result_json(options, polys, lines, angles)
         for polys, lines, angles in zip(
-            dt_polys_per_seal, lines_per_seal, angles_per_seal, strict=True
+            dt_polys_per_seal, lines_per_seal, per_seal_angles, strict=True
         )
     ]
     result["seal_boxes"] = [[float(v) for v in box] for box in np.asarray(seal_boxes).tolist()]

@@ -149,7 +149,7 @@ def _box_score_fast(prob_map: np.ndarray, points: np.ndarray) -> float:
     ymax = max(0, min(math.ceil(points[:, 1].max()), h - 1))
     mask = np.zeros((ymax - ymin + 1, xmax - xmin + 1), dtype=np.uint8)
     shifted = (points - np.array([xmin, ymin])).astype(np.int32)
-    cv2.fillPoly(mask, shifted.reshape(1, -1, 2), 1)
+    cv2.fillPoly(mask, [shifted.reshape(-1, 2)], (1,))
     return float(cv2.mean(prob_map[ymin : ymax + 1, xmin : xmax + 1], mask)[0])
 
 

@@ -27,6 +27,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -36,6 +37,14 @@ from seal_ocr.image_io import check_bgr_image
 CHANNEL_ORDERS = ("BGR", "RGB")
 NOT_CLASSIFIED = -1  # PaddleX's angle of a line when the step is off
 UPRIGHT, TURNED = 0, 1  # PaddleX's angles when it is on: the class index, 1 = 180 degrees
+
+
+def _per_channel(values: Any, name: str) -> tuple[float, float, float]:
+    """Three floats, one per channel (the ``mean`` or ``std`` of ``textline_ori_info.json``)."""
+    numbers = [float(value) for value in values]
+    if len(numbers) != 3:
+        raise ValueError(f"{name} must have 3 values, one per channel, not {numbers}")
+    return numbers[0], numbers[1], numbers[2]
 
 
 @dataclass(frozen=True)
@@ -77,8 +86,8 @@ class TextlineOriInfo:
             keep_ratio=bool(data["keep_ratio"]),
             channels=data["channels"],
             scale=float(data["scale"]),
-            mean=tuple(float(v) for v in data["mean"]),
-            std=tuple(float(v) for v in data["std"]),
+            mean=_per_channel(data["mean"], "mean"),
+            std=_per_channel(data["std"], "std"),
             labels=tuple(str(label) for label in data["labels"]),
             turned_class=int(data["turned_class"]),
             min_score=float(data["min_score"]),

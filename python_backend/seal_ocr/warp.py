@@ -145,7 +145,7 @@ def _perspective_crop(
     int(width) x int(height): PaddleX's ``Homography`` does the same, so a slice loses its
     fractional last column. Border value is 0 (OpenCV default).
     """
-    target = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
+    target = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
     matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
     return cv2.warpPerspective(
         image, matrix, (int(width), int(height)), flags=interpolation, borderMode=border
@@ -257,7 +257,9 @@ def _find_head_tail(points: np.ndarray) -> tuple[tuple[int, int], tuple[int, int
 
         def length_sum(pair: tuple[tuple[int, int], tuple[int, int]]) -> float:
             (a, b), (c, d) = pair
-            return np.linalg.norm(points[a] - points[b]) + np.linalg.norm(points[c] - points[d])
+            return float(
+                np.linalg.norm(points[a] - points[b]) + np.linalg.norm(points[c] - points[d])
+            )
 
         # Very tall quads read along their long side: the "horizontal" pair becomes head/tail.
         if length_sum(vertical) > length_sum(horizontal) * ORIENTATION_THR:
@@ -294,9 +296,9 @@ def _find_head_tail(points: np.ndarray) -> tuple[tuple[int, int], tuple[int, int
     partner = (np.arange(n)[:, None] + 2 + np.arange(n - 3)[None, :]) % n
     pair_score = score[:, None] + score[partner] * gaussian[None, :] * 0.3
 
-    head_start, offset = np.unravel_index(int(pair_score.argmax()), pair_score.shape)
-    head_start = int(head_start)
-    tail_start = (head_start + int(offset) + 2) % n
+    best_start, best_offset = np.unravel_index(int(pair_score.argmax()), pair_score.shape)
+    head_start = int(best_start)
+    tail_start = (head_start + int(best_offset) + 2) % n
     head_end = (head_start + 1) % n
     tail_end = (tail_start + 1) % n
     if head_end > tail_end:
@@ -479,6 +481,7 @@ def _stitch_homographies(image: np.ndarray, ctrl: np.ndarray) -> np.ndarray:
     span_x = int(np.max(pts[:, 0])) - int(np.min(pts[:, 0]))
     span_y = int(np.max(pts[:, 1])) - int(np.min(pts[:, 1]))
     vertical = span_y / span_x > VERTICAL_RATIO
+    layout_source: np.ndarray  # float32 on the vertical path, float64 on the horizontal one
     if vertical:
         # PaddleX's vertical_text_process: move the first point to the end, then map (x, y) to
         # (y, H - 1 - x) in float32. It uses the crop *height* here, not the width; kept.

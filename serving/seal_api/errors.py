@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic_core import to_jsonable_python
@@ -50,7 +51,7 @@ def success_body(result: dict[str, Any], log_id: str) -> dict[str, Any]:
     return {"logId": log_id, "errorCode": 0, "errorMsg": "Success", "result": result}
 
 
-def validation_message(errors: list[dict[str, Any]]) -> str:
+def validation_message(errors: Sequence[Mapping[str, Any]]) -> str:
     """PaddleX's 422 errorMsg: the JSON-dumped pydantic error list (without echoed input)."""
     cleaned = [
         {key: value for key, value in error.items() if key not in _DROPPED_ERROR_KEYS}

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import numpy as np
+
 from seal_api.errors import ApiError
 from seal_client.errors import InputError
 from seal_client.inputs import Page, expand_inputs, is_pdf
@@ -136,6 +138,13 @@ def _image_document(data: bytes, max_pixels: int) -> Document:
     return Document([page], {"width": width, "height": height, "type": "image"})
 
 
+def _rendered(page: Page) -> np.ndarray:
+    """A PDF page's pixels (``expand_inputs`` renders every PDF page it yields)."""
+    if page.image is None:
+        raise RuntimeError(f"PDF page {page.page_index} came without its pixels")
+    return page.image
+
+
 def _pdf_document(
     data: bytes, max_pdf_pages: int | None, max_pixels: int, selection: list[int] | None
 ) -> Document:
@@ -148,5 +157,6 @@ def _pdf_document(
                 data, pages=selection, first_pages=max_pdf_pages, max_page_pixels=max_pixels
             )
         )
-    sizes = [{"width": page.image.shape[1], "height": page.image.shape[0]} for page in pages]
+    shapes = [_rendered(page).shape for page in pages]
+    sizes = [{"width": shape[1], "height": shape[0]} for shape in shapes]
     return Document(pages, {"numPages": len(pages), "pages": sizes, "type": "pdf"})

@@ -56,14 +56,16 @@ def value_type(kind: Kind) -> Any:
     if isinstance(kind, Number):
         return int if kind.integer else float
     if isinstance(kind, Choice):
-        return Literal[kind.values]  # type: ignore[valid-type]
+        return Literal[kind.values]
     if isinstance(kind, PerClass):
         inner = value_type(kind.inner)
-        return Union[inner, dict[str, inner]]  # noqa: UP007 (a runtime type, not an annotation)
+        # a type built at run time for pydantic: mypy checks annotations, not such values
+        return Union[inner, dict[str, inner]]  # type: ignore[valid-type]  # noqa: UP007
     if isinstance(kind, Pair):
         inner = value_type(kind.inner)
-        # a list, not a tuple: strict mode takes a JSON array as a list only
-        pair = Annotated[list[inner], Field(min_length=2, max_length=2)]
+        # a list, not a tuple: strict mode takes a JSON array as a list only (a run-time type,
+        # as above)
+        pair = Annotated[list[inner], Field(min_length=2, max_length=2)]  # type: ignore[valid-type]
         return Union[inner, pair]  # noqa: UP007
     raise TypeError(f"no request type for option kind {kind!r}")
 

@@ -53,7 +53,9 @@ async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse
 
 def install_error_handlers(app: FastAPI) -> None:
     """Route FastAPI's own errors (422, 404, 405) and ours through PaddleX's envelope."""
-    app.add_exception_handler(RequestValidationError, _on_validation_error)
-    app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    app.add_exception_handler(ApiError, _on_api_error)
-    app.add_exception_handler(Exception, _on_unexpected_error)
+    # FastAPI's decorator registers a handler typed for its own exception class (Starlette's
+    # add_exception_handler is typed for handlers of any Exception)
+    app.exception_handler(RequestValidationError)(_on_validation_error)
+    app.exception_handler(StarletteHTTPException)(_on_http_error)
+    app.exception_handler(ApiError)(_on_api_error)
+    app.exception_handler(Exception)(_on_unexpected_error)

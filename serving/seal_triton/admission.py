@@ -26,7 +26,7 @@ import os
 import secrets
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,10 +50,10 @@ def default_state_path(server_pid: int | None = None) -> Path:
     return directory / f"seal_recognition_admission_{pid}"
 
 
-def capacity_from(config_value: str | int, environ: dict[str, str] | None = None) -> int:
+def capacity_from(config_value: str | int, environ: Mapping[str, str] | None = None) -> int:
     """The cap in force: ``$SEAL_MAX_IN_FLIGHT`` when set, else the config's; 0 = no cap."""
-    environ = os.environ if environ is None else environ
-    text = str(environ.get(MAX_IN_FLIGHT_ENV, "") or config_value).strip()
+    variables = os.environ if environ is None else environ
+    text = str(variables.get(MAX_IN_FLIGHT_ENV, "") or config_value).strip()
     try:
         capacity = int(text)
     except ValueError:
@@ -138,8 +138,13 @@ class AdmissionGate:
 
     def release(self, ticket: str) -> None:
         """Give a lease back (unknown, expired or empty tickets are ignored)."""
-        if ticket:
-            self._locked_update(lambda leases: leases.pop(ticket, None) and None)
+        if not ticket:
+            return
+
+        def drop(leases: dict[str, float]) -> None:
+            leases.pop(ticket, None)
+
+        self._locked_update(drop)
 
     def in_flight(self) -> int:
         """Leases held now (for tests and diagnostics)."""

@@ -24,6 +24,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from seal_triton.admission import MAX_IN_FLIGHT_ENV, default_state_path
 
@@ -204,7 +205,7 @@ class TritonServer:
         self.config = config.resolve_ports()
         self.log_path = log_path
         self.process: subprocess.Popen | None = None
-        self._log_file = None
+        self._log_file: BinaryIO | None = None
 
     @property
     def http_url(self) -> str:

@@ -174,8 +174,8 @@ class PipelineStep:
             return items[group[0]][None] if len(group) == 1 else np.stack([items[i] for i in group])
 
         calls = [self.infer(model, {input_name: batch(group)}, [output_name]) for group in plan]
-        results: list[np.ndarray | None] = [None] * len(items)
+        results: dict[int, np.ndarray] = {}
         for group, output in zip(plan, await asyncio.gather(*calls), strict=True):
             for row, index in enumerate(group):
                 results[index] = output[output_name][row]
-        return results
+        return [results[index] for index in range(len(items))]  # the plan covers every item

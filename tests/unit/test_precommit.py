@@ -45,5 +45,5 @@ def test_hooks_run_ruff_check_ruff_format_and_codespell():
     }
     makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
     lint = makefile.split("\nlint:", 1)[1].split("\n\n", 1)[0]
-    for command in ("ruff check", "ruff format --check", "codespell"):
+    for command in ("ruff check", "ruff format --check", "codespell", "mypy"):
         assert f"$(VENV)/bin/{command}" in lint, command
