@@ -187,6 +187,7 @@ function showError({ title, message = "", detail = "" }) {
   if (message) box.append(el("div", { className: "error-message", text: message }));
   if (detail) box.append(el("div", { className: "error-detail", text: detail }));
   box.hidden = false;
+  $("placeholder").hidden = true;
   $("status").dataset.state = "error";
   $("status").hidden = true;
 }
