@@ -207,6 +207,35 @@ def test_two_page_pdf_shows_two_pages_and_a_page_range(
     assert blocked == []
 
 
+def test_a_dropped_file_is_read_with_the_options_set(page_and_blocked, gateway, eval_dir):
+    page, blocked = page_and_blocked
+    page.goto(gateway + "/")
+    page.fill("#option-sealRecScoreThresh", "0.9")  # a control built from /openapi.json
+    data = list((eval_dir / SEAL).read_bytes())
+    transfer = page.evaluate_handle(
+        """(bytes) => {
+            const transfer = new DataTransfer();
+            const file = new File([new Uint8Array(bytes)], "dropped.png", { type: "image/png" });
+            transfer.items.add(file);
+            return transfer;
+        }""",
+        data,
+    )
+    with page.expect_response(
+        lambda response: response.url.endswith("/seal-recognition"), timeout=INFERENCE_TIMEOUT_MS
+    ) as answer:
+        page.dispatch_event("#drop", "drop", {"dataTransfer": transfer})
+    page.wait_for_selector('body[data-runs="1"]', state="attached")
+
+    assert answer.value.request.post_data_json["sealRecScoreThresh"] == 0.9
+    [entry] = answer.value.json()["result"]["sealRecResults"]
+    scores = [float(text) for text in page.locator("td.score .score-value").all_inner_texts()]
+    assert len(scores) == len(entry["texts"]) >= 1
+    assert all(score >= 0.9 for score in scores), scores
+    assert "发票专用章" in shown_texts(page.locator(".page-result"))
+    assert blocked == []
+
+
 def test_a_text_file_shows_the_gateways_error(page_and_blocked, gateway, tmp_path):
     page, blocked = page_and_blocked
     text_file = tmp_path / "notes.txt"
