@@ -75,3 +75,6 @@ LAYOUT_INFO_FILE = "layout/layout_info.json"  # {"labels": [...], "seal_label": 
 CHARACTERS_FILE = "text_rec/characters.txt"  # one dictionary character per line
 # seal_ocr.textline_ori.TextlineOriInfo: input size, resize, channels, labels, turn rule
 TEXTLINE_ORI_INFO_FILE = "textline_ori/textline_ori_info.json"
+# which model each entry holds (seal_ocr.model_info.ModelRecord per entry; the server's start
+# message prints it): official name, local path or stand-in, written by every `make models`
+MODELS_FILE = "models.json"

@@ -14,6 +14,7 @@ import signal
 import sys
 from pathlib import Path
 
+from seal_ocr.model_info import describe_models, read_model_records
 from seal_triton.launcher import (
     DEFAULT_BUILD_DIR,
     DEFAULT_ENGINE,
@@ -82,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"seal_recognition is ready: HTTP {server.http_url}, gRPC {server.grpc_url}, "
             f"metrics {config.address}:{config.metrics_port}{gateway_line}\n"
+            f"  models: {describe_models(read_model_records(config.model_repository)) or 'not recorded'}\n"
             f"  try: .venv/bin/seal-client --input <image or PDF> --save_path out "
             f"--url {server.grpc_url}\n  stop: Ctrl-C or `make stop`",
             flush=True,

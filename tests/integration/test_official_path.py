@@ -32,7 +32,16 @@ pytestmark = pytest.mark.official
 
 TINY_BUILDER = REPO_ROOT / "tools" / "models" / "tiny_paddle_models.py"
 LAYOUT = "RT-DETR-H_layout_3cls"  # the tiny layout has RT-DETR's im_shape input and /255 norm
-GENERATED = ("model.onnx", "layout_info.json", "characters.txt", "__pycache__")
+GENERATED = ("model.onnx", "*_info.json", "characters.txt", "models.json", "__pycache__")
+
+
+def copy_without_official_roles(repository):
+    """The tracked repository without the three roles' generated files; the entries the
+    official path does not install (textline_ori) keep their stand-ins, as in `make models`."""
+    shutil.copytree(MODEL_REPOSITORY, repository, ignore=shutil.ignore_patterns(*GENERATED))
+    for kept in (f"{names.TEXTLINE_ORI_MODEL}/1/model.onnx", names.TEXTLINE_ORI_INFO_FILE):
+        shutil.copyfile(MODEL_REPOSITORY / kept, repository / kept)
+    return repository
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +59,7 @@ def official_install(tmp_path_factory):
     )
     timings["tiny archives"] = time.monotonic() - start
     files = {p.name: p.read_bytes() for p in (tmp / "archives").glob("*.tar")}
-    repository = tmp / "model_repository"
-    shutil.copytree(MODEL_REPOSITORY, repository, ignore=shutil.ignore_patterns(*GENERATED))
+    repository = copy_without_official_roles(tmp / "model_repository")
 
     rec_archive = "PP-OCRv4_mobile_rec_infer.tar"
     with ArchiveServer(files, cut_once=(rec_archive,)) as server:

@@ -369,3 +369,99 @@ def test_layout_export_is_padded_per_image_and_fits_both_configs(tmp_path):
     np.testing.assert_array_equal(box_count, [3, 3])
     np.testing.assert_array_equal(boxes[:, :3], image[:, 0, :3, :])
     assert not boxes[:, 3:].any()
+
+
+# --------------------------------------------------------------------------- local models
+def write_files(directory, members: dict[str, bytes]):
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, data in members.items():
+        (directory / name).write_bytes(data)
+    return directory
+
+
+def test_a_local_inference_directory_is_staged_like_an_archive(tmp_path):
+    source = write_files(
+        tmp_path / "my_seal_det_infer",
+        {name.split("/")[-1]: data for name, data in MODEL_FILES.items()} | {"README": b"x"},
+    )
+    staged = official.stage_local(source, tmp_path / "work")
+    assert staged.name == "my_seal_det"  # the directory's name, _infer dropped
+    assert sorted(p.name for p in staged.model_dir.iterdir()) == [
+        "inference.json", "inference.pdiparams", "inference.yml"
+    ]  # fmt: skip
+    again = official.stage_local(source, tmp_path / "work")
+    assert again.sha256 == staged.sha256 and len(staged.sha256) == 64
+    (source / "inference.pdiparams").write_bytes(b"fine-tuned further")
+    assert official.stage_local(source, tmp_path / "work").sha256 != staged.sha256
+
+
+def test_a_local_onnx_file_is_staged_with_its_yml(tmp_path):
+    write_files(tmp_path / "m", {"my_rec.onnx": b"onnx", "my_rec.yml": b"Global: {}\n"})
+    staged = official.stage_local(tmp_path / "m" / "my_rec.onnx", tmp_path / "work")
+    assert staged.name == "my_rec"
+    assert (staged.model_dir / "inference.onnx").read_bytes() == b"onnx"
+    assert (staged.model_dir / "inference.yml").read_bytes() == b"Global: {}\n"
+    write_files(tmp_path / "n", {"rec.onnx": b"onnx", "inference.yml": b"a: 1\n"})
+    staged = official.stage_local(tmp_path / "n" / "rec.onnx", tmp_path / "work")
+    assert (staged.model_dir / "inference.yml").read_bytes() == b"a: 1\n"
+
+
+@pytest.mark.parametrize(
+    ("files", "given", "message"),
+    [
+        ({"inference.yml": b"x", "inference.json": b"{}"}, "dir", "missing inference.pdiparams"),
+        ({"inference.yml": b"x", "inference.pdiparams": b"p"}, "dir", "inference.json"),
+        ({"m.onnx": b"onnx"}, "m.onnx", "no yml beside it"),
+        ({"m.txt": b"x"}, "m.txt", "give a PaddleX inference directory"),
+        ({}, "absent", "give a PaddleX inference directory"),
+    ],
+    ids=["no-params", "no-program", "onnx-without-yml", "other-file", "absent"],
+)
+def test_a_local_model_that_is_not_one_is_refused(tmp_path, files, given, message):
+    source = write_files(tmp_path / "local", files)
+    path = source if given == "dir" else source / given
+    with pytest.raises(official.OfficialModelError, match=message):
+        official.stage_local(path, tmp_path / "work")
+
+
+def test_model_records_round_trip_and_read_for_people(tmp_path):
+    from seal_ocr.model_info import (
+        ModelRecord,
+        describe_models,
+        read_model_records,
+        write_model_records,
+    )
+
+    assert read_model_records(tmp_path) == {}
+    records = {
+        "text_rec": ModelRecord("PP-OCRv4_server_rec", "official", "http://x/r.tar", "ab"),
+        "seal_det": ModelRecord(
+            "my_det", "local", "/data/my_det", "cd", "PP-OCRv4_server_seal_det"
+        ),
+    }
+    write_model_records(tmp_path, records)
+    assert read_model_records(tmp_path) == records
+    assert describe_models(records) == (
+        "seal_det my_det (local, from PP-OCRv4_server_seal_det: /data/my_det), "
+        "text_rec PP-OCRv4_server_rec (official)"
+    )
+
+
+def test_the_stand_ins_record_every_onnx_entry():
+    assert set(prepare.STAND_IN_RECORDS) == {*names.ONNX_MODELS, names.TEXTLINE_ORI_MODEL}
+    assert {r.source for r in prepare.STAND_IN_RECORDS.values()} == {"stand-in"}
+    assert set(prepare.LOCAL_MODEL_FLAGS) == set(official.ROLES)
+
+
+def test_rec_class_count_is_written_into_every_config_and_back(tmp_path):
+    entry = tmp_path / names.TEXT_REC_MODEL
+    shutil.copytree(
+        MODEL_REPOSITORY / names.TEXT_REC_MODEL, entry, ignore=shutil.ignore_patterns("1", "*.txt")
+    )
+    originals = {p: p.read_bytes() for p in entry.rglob("*.pbtxt")}
+    assert len(official.set_rec_classes(entry, 18385)) == len(originals) == 3
+    for path in originals:
+        config = text_format.Parse(path.read_text(), mc.ModelConfig())
+        assert list(config.output[0].dims) == [-1, 18385]
+    assert official.set_rec_classes(entry, 6625)
+    assert {p: p.read_bytes() for p in originals} == originals

@@ -20,10 +20,17 @@ For each role (``layout``, ``seal_det``, ``text_rec``) of the chosen profile (``
 5. installs ``<entry>/1/model.onnx``, ``layout/layout_info.json`` (labels from the yml, seal label
    ``seal``) and ``text_rec/characters.txt`` (the yml's ``character_dict``).
 
+A role may instead come from a local model (``make models SEAL_DET=dir TEXT_REC=x.onnx
+LAYOUT_MODEL=dir``, ``official_local``): the user's own PaddleX inference directory or ONNX file
+with its yml replaces step 1-2 and goes through steps 3-5 unchanged. Every install records which
+model each entry holds in ``models.json`` at the repository root (``seal_ocr.model_info``) and in
+the ONNX file's metadata (``seal_model``, ``seal_model_source``).
+
 This module runs the steps (:func:`prepare_official`, :func:`install_model`); each step lives in
 a module beside it: ``official_catalog`` (the models and their URLs), ``official_archives``
-(1, 2), ``official_converter`` (3), ``official_yml`` and ``official_graph`` (4). The names the
-Makefile, ``prepare.py`` and the tests use are importable from here.
+(1, 2), ``official_local`` (local models), ``official_converter`` (3), ``official_yml`` and
+``official_graph`` (4). The names the Makefile, ``prepare.py`` and the tests use are importable
+from here.
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from collections.abc import Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +47,7 @@ import onnx
 
 from seal_ocr import tensor_names as names
 from seal_ocr.layout import IMAGENET_MEAN, IMAGENET_STD
-from seal_ocr.model_info import LayoutInfo
+from seal_ocr.model_info import LayoutInfo, ModelRecord, read_model_records, write_model_records
 from tools.models.layout_contract import EXPORT_BOX_COUNT, EXPORT_BOXES, pad_per_image
 from tools.models.official_archives import download, extract, probe, verify_archive
 from tools.models.official_catalog import (
@@ -61,8 +70,10 @@ from tools.models.official_graph import (
     rename_outputs,
     rename_single_input,
     set_layout_input_hw,
+    set_rec_classes,
     static_dims,
 )
+from tools.models.official_local import stage_local
 from tools.models.official_yml import (
     OFFICIAL_SEAL_LABEL,
     Normalisation,
@@ -93,6 +104,8 @@ __all__ = [
     "rec_facts",
     "select_models",
     "set_layout_input_hw",
+    "set_rec_classes",
+    "stage_local",
     "verify_archive",
 ]
 
@@ -150,12 +163,17 @@ def _adapt_rec(model: onnx.ModelProto, facts: dict[str, Any]) -> list[str]:
 
 
 def install_model(
-    role: str, onnx_path: Path, config: dict[str, Any], repository: Path, spec: ModelSpec
+    role: str,
+    onnx_path: Path,
+    config: dict[str, Any],
+    repository: Path,
+    record: ModelRecord,
 ) -> dict[str, Any]:
-    """Adapt, check and install one converted model; returns what was installed."""
+    """Adapt, check and install one converted model; returns what was installed (``record``'s
+    fields, what the yml said and the notes of every adaptation)."""
     model = onnx.load(str(onnx_path))
     entry_dir = repository / role
-    record: dict[str, Any] = {"model": spec.name, "url": spec.url}
+    installed: dict[str, Any] = asdict(record)
     if role == names.LAYOUT_MODEL:
         facts = layout_facts(config)
         notes = _adapt_layout(model, facts)
@@ -169,6 +187,13 @@ def install_model(
     else:
         facts = rec_facts(config)
         notes = _adapt_rec(model, facts)
+        changed = set_rec_classes(entry_dir, len(facts["characters"]) + 2)
+        if changed:
+            written = [str(p.relative_to(repository)) for p in changed]
+            notes.append(f"{len(facts['characters']) + 2} classes written into {written}")
+    onnx.helper.set_model_props(
+        model, {"seal_model": record.model, "seal_model_source": record.source}
+    )
     onnx.checker.check_model(model)
     check_against_configs(model, entry_dir)
     (entry_dir / "1").mkdir(parents=True, exist_ok=True)
@@ -178,7 +203,7 @@ def install_model(
             labels=tuple(facts["labels"]),
             seal_label=OFFICIAL_SEAL_LABEL,
             input_hw=facts["input_hw"],
-            source=f"official: {spec.name} (PaddleX inference model via paddle2onnx)",
+            source=f"{record.source}: {record.model} (PaddleX inference model via paddle2onnx)",
         )
         data = json.loads(info.to_json())
         data["preprocess"] = facts["preprocess"]  # the yml's, for the record
@@ -186,16 +211,37 @@ def install_model(
         (repository / names.LAYOUT_INFO_FILE).write_text(
             json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8"
         )
-        record["labels"] = facts["labels"]
+        installed["labels"] = facts["labels"]
     elif role == names.TEXT_REC_MODEL:
         (repository / names.CHARACTERS_FILE).write_text(
             "\n".join(facts["characters"]) + "\n", "utf-8"
         )
-        record["characters"] = len(facts["characters"])
+        installed["characters"] = len(facts["characters"])
     else:
-        record["postprocess"] = facts["postprocess"]
-    record["notes"] = notes
-    return record
+        installed["postprocess"] = facts["postprocess"]
+    installed["notes"] = notes
+    return installed
+
+
+def _fetch(role: str, spec: ModelSpec, root: Path) -> tuple[Path, ModelRecord]:
+    """Download, verify and extract one official archive: (model directory, record)."""
+    print(f"[{role}] {spec.name}: {spec.url}", file=sys.stderr)
+    archive = download(spec.url, root / "archives" / f"{spec.name}_infer.tar")
+    digest = verify_archive(spec, archive, root / "downloads.json")
+    print(f"[{role}] verified {archive.name} sha256 {digest[:16]}...", file=sys.stderr)
+    model_dir = extract(archive, root / "work" / spec.name / "paddle")
+    record = ModelRecord(model=spec.name, source="official", origin=spec.url, sha256=digest)
+    return model_dir, record
+
+
+def _stage_local(role: str, path: Path, root: Path) -> tuple[Path, ModelRecord]:
+    """Stage one local model: (model directory, record)."""
+    staged = stage_local(path, root / "work" / f"local-{role}" / "model")
+    print(f"[{role}] local {staged.name}: {path} sha256 {staged.sha256[:16]}...", file=sys.stderr)
+    record = ModelRecord(
+        model=staged.name, source="local", origin=str(Path(path).resolve()), sha256=staged.sha256
+    )
+    return staged.model_dir, record
 
 
 def prepare_official(
@@ -206,42 +252,54 @@ def prepare_official(
     layout: str | None = None,
     base_url: str | None = None,
     converter_venv: Path = DEFAULT_CONVERTER_VENV,
+    local: Mapping[str, Path] | None = None,
+    download_official: bool = True,
 ) -> dict[str, Any]:
-    """Download, verify, convert and install the three official models; returns a summary."""
-    specs = select_models(profile, layout, base_url)
+    """Install the three roles, converted and checked; returns a summary.
+
+    Each role's model is the official one of ``profile`` (``layout`` overriding the layout),
+    downloaded and verified, unless ``local`` maps the role to a local model (official_local).
+    ``download_official`` False installs the ``local`` roles only (over the stand-ins).
+    """
+    local = dict(local or {})
+    unknown = set(local) - set(ROLES)
+    if unknown:
+        raise OfficialModelError(f"local models for unknown roles {sorted(unknown)}: {ROLES}")
+    roles = ROLES if download_official else tuple(r for r in ROLES if r in local)
+    specs = select_models(profile, layout, base_url) if download_official else {}
     root = cache / "official"
-    archives, work = root / "archives", root / "work"
-    ledger = root / "downloads.json"
-    archives.mkdir(parents=True, exist_ok=True)
+    (root / "archives").mkdir(parents=True, exist_ok=True)
+    work = root / "work"
     summary: dict[str, Any] = {"profile": profile, "models": {}}
-    extracted = {}
-    for role in ROLES:  # every download first: an unreachable host fails before any install
-        spec = specs[role]
-        print(f"[{role}] {spec.name}: {spec.url}", file=sys.stderr)
-        archive = download(spec.url, archives / f"{spec.name}_infer.tar")
-        digest = verify_archive(spec, archive, ledger)
-        print(f"[{role}] verified {archive.name} sha256 {digest[:16]}...", file=sys.stderr)
-        extracted[role] = (extract(archive, work / spec.name / "paddle"), digest)
+    # local models first (a wrong path fails at once), then every download: an unreachable host
+    # fails before any install
+    staged = {role: _stage_local(role, local[role], root) for role in roles if role in local}
+    for role in roles:
+        if role not in local:
+            staged[role] = _fetch(role, specs[role], root)
     python = ensure_converter_venv(converter_venv)
-    # convert and check all three in a staging copy of the entries; the repository is touched
+    # convert and check every model in a staging copy of the entries; the repository is touched
     # only once every model passed, so a failure never leaves a mix of sources behind
     staging = work / "staging"
     if staging.exists():
         shutil.rmtree(staging)
-    for role in ROLES:
+    for role in roles:
         shutil.copytree(
             repository / role, staging / role,
             ignore=shutil.ignore_patterns("1", "__pycache__", "*.json", "*.txt"),
         )  # fmt: skip
-    for role in ROLES:
-        spec, (model_dir, digest) = specs[role], extracted[role]
-        onnx_path = work / spec.name / "converted.onnx"
+    records = read_model_records(repository)
+    for role in roles:
+        model_dir, record = staged[role]
+        onnx_path = model_dir.parent / "converted.onnx"
         config = convert(python, model_dir, onnx_path)
-        record = install_model(role, onnx_path, config, staging, spec)
-        record["sha256"] = digest
-        summary["models"][role] = record
-        print(f"[{role}] converted with paddle2onnx and installed", file=sys.stderr)
-        for note in record["notes"]:
+        if record.source == "local":  # what the fine-tuned model started from, for the record
+            base = str((config.get("Global") or {}).get("model_name") or "")
+            record = ModelRecord(**{**asdict(record), "base_model": base})
+        summary["models"][role] = install_model(role, onnx_path, config, staging, record)
+        records[role] = record
+        print(f"[{role}] converted and installed", file=sys.stderr)
+        for note in summary["models"][role]["notes"]:
             print(f"[{role}]   {note}", file=sys.stderr)
     for path in sorted(p for p in staging.rglob("*") if p.is_file()):
         target = repository / path.relative_to(staging)
@@ -249,5 +307,6 @@ def prepare_official(
             continue  # configs keep their bytes and mtime unless the model needs a change
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
+    write_model_records(repository, records)
     (root / "installed.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return summary

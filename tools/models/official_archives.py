@@ -11,6 +11,7 @@ import tarfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Collection
 from pathlib import Path
 
 from tools.models.official_catalog import BASE_URL_ENV, ModelSpec, OfficialModelError
@@ -138,7 +139,7 @@ def verify_archive(spec: ModelSpec, archive: Path, ledger_path: Path) -> str:
     return digest
 
 
-def _model_files(members: list[str]) -> dict[str, str]:
+def model_files(members: list[str]) -> dict[str, str]:
     """Basename -> member path of the files a PaddleX inference archive must hold."""
     found = {}
     for member in members:
@@ -163,12 +164,17 @@ def check_tar(archive: Path) -> None:
                         pass
     except (tarfile.TarError, EOFError, OSError) as error:
         raise OfficialModelError(f"{archive.name}: not a complete tar archive ({error})") from None
-    found = _model_files([m.name for m in members if m.isfile()])
+    missing = missing_model_files(model_files([m.name for m in members if m.isfile()]))
+    if missing:
+        raise OfficialModelError(f"{archive.name}: missing {', '.join(missing)}")
+
+
+def missing_model_files(found: Collection[str]) -> list[str]:
+    """What a PaddleX inference model lacks, given the basenames it has (archive or directory)."""
     missing = [f for f in ("inference.yml", "inference.pdiparams") if f not in found]
     if "inference.json" not in found and "inference.pdmodel" not in found:
         missing.append("inference.json (or inference.pdmodel)")
-    if missing:
-        raise OfficialModelError(f"{archive.name}: missing {', '.join(missing)}")
+    return missing
 
 
 def extract(archive: Path, target: Path) -> Path:
@@ -177,7 +183,7 @@ def extract(archive: Path, target: Path) -> Path:
         shutil.rmtree(target)
     target.mkdir(parents=True)
     with tarfile.open(archive) as tar:
-        files = _model_files([m.name for m in tar.getmembers() if m.isfile()])
+        files = model_files([m.name for m in tar.getmembers() if m.isfile()])
         for base, member in files.items():
             with tar.extractfile(member) as source, open(target / base, "wb") as out:
                 shutil.copyfileobj(source, out)

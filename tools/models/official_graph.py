@@ -170,3 +170,18 @@ def set_layout_input_hw(entry_dir: Path, input_hw: tuple[int, int]) -> list[Path
             path.write_text(new)
             changed.append(path)
     return changed
+
+
+def set_rec_classes(entry_dir: Path, classes: int) -> list[Path]:
+    """Write the recogniser's class count (blank + dictionary + space) into its configs' output
+    dims; returns the changed files (a dictionary of another size, e.g. PP-OCRv5's or a
+    fine-tuned model's own)."""
+    changed = []
+    pattern = re.compile(rf'(name: "{names.TEXT_REC_PROB}"[^}}]*dims: \[ -1, )\d+( \])')
+    for path in [entry_dir / "config.pbtxt", *sorted((entry_dir / "configs").glob("*.pbtxt"))]:
+        text = path.read_text()
+        new = pattern.sub(rf"\g<1>{classes}\g<2>", text)
+        if new != text:
+            path.write_text(new)
+            changed.append(path)
+    return changed

@@ -6,7 +6,9 @@ which may enter ``.venv``. It
 
 1. reads ``inference.yml`` (PyYAML) and writes it as ``<out>.yml.json`` for the caller;
 2. runs the real ``paddle2onnx`` command line of this venv on ``inference.json`` (PaddlePaddle 3
-   PIR program) or ``inference.pdmodel`` (older programs) with ``inference.pdiparams``.
+   PIR program) or ``inference.pdmodel`` (older programs) with ``inference.pdiparams``; a
+   directory holding ``inference.onnx`` instead (a local model given as an ONNX file,
+   ``tools.models.official_local``) is already converted and is copied as it is.
 
     .cache/venv-official/bin/python tools/models/paddle_convert.py MODEL_DIR OUT.onnx [--opset 16]
 """
@@ -15,12 +17,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 PROGRAM_FILES = ("inference.json", "inference.pdmodel")  # PIR (Paddle 3) first, then legacy
 PARAMS_FILE = "inference.pdiparams"
+ONNX_FILE = "inference.onnx"  # a model that is ONNX already (exported by the user)
 CONFIG_FILE = "inference.yml"
 
 
@@ -32,8 +36,11 @@ def convert(model_dir: Path, out: Path, opset: int) -> None:
     Path(f"{out}.yml.json").write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
 
     program = next((name for name in PROGRAM_FILES if (model_dir / name).exists()), None)
+    if program is None and (model_dir / ONNX_FILE).exists():
+        shutil.copyfile(model_dir / ONNX_FILE, out)
+        return
     if program is None:
-        raise SystemExit(f"{model_dir}: none of {PROGRAM_FILES} found")
+        raise SystemExit(f"{model_dir}: none of {PROGRAM_FILES} or {ONNX_FILE} found")
     command = [
         str(Path(sys.executable).parent / "paddle2onnx"),
         "--model_dir", str(model_dir),

