@@ -1,0 +1,114 @@
+"""``use_textline_orientation`` through a real tritonserver: stamps turned by 180 degrees.
+
+PaddleX's seal pipeline reads a seal turned by 180 degrees upside down (nothing right on the
+demo seal); with the option the ensemble classifies every rectified line (``textline_ori``
+entry), turns the upside-down ones and reads them. Off, the result is the default one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from seal_ocr.params import parse_options
+from seal_ocr.pipeline import SealRecognizer
+from seal_triton.launcher import DEFAULT_ENGINE
+from tests.integration.test_ensemble import all_texts, infer, png_bytes
+
+ON = {"use_textline_orientation": True}
+# the seal-only pictures of the shared set (the others are document pages)
+# a seal picture and a document page with two seals
+TWO_PAGES = ["paddlex_seal_text_det.png", "vignette_2_contract_two_seals.jpg"]
+SEAL_PICTURES = [
+    "paddlex_seal_text_det.png",
+    "nephren_10_oval.jpg",
+    "nephren_2_round_digital.jpeg",
+    "nephren_3_square_artistic.jpeg",
+    "nephren_5_square_whiteonred.jpeg",
+    "nephren_8_notext_negative.jpg",
+]
+
+
+def turned_180(eval_dir: Path, image: str) -> bytes:
+    page = cv2.imread(str(eval_dir / image))
+    return png_bytes(np.ascontiguousarray(page[::-1, ::-1]))
+
+
+def angles_of(result: dict) -> list[list[int]]:
+    return [seal["textline_orientation_angles"] for seal in result["seal_res_list"]]
+
+
+def polys_of(result: dict) -> list:
+    return [seal["dt_polys"] for seal in result["seal_res_list"]]
+
+
+@pytest.mark.parametrize(
+    ("image", "expected"),
+    [("paddlex_seal_text_det.png", "发票专用章"), ("nephren_10_oval.jpg", "现金收讫章")],
+)
+@pytest.mark.parametrize("use_layout", [True, False])
+def test_the_option_reads_seals_turned_by_180_degrees(
+    client, eval_dir, image, expected, use_layout
+):
+    data = turned_180(eval_dir, image)
+    layout = {"use_layout_detection": use_layout}
+    off = infer(client, data, layout)
+    on = infer(client, data, {**layout, **ON})
+    assert expected not in all_texts(off), "PaddleX's reading of the turned seal"
+    assert expected in all_texts(on), all_texts(on)
+    # the same regions and polygons: the option changes only how the lines are read
+    assert on["seal_boxes"] == off["seal_boxes"] and polys_of(on) == polys_of(off)
+    for seal in on["seal_res_list"]:
+        assert seal["model_settings"]["use_textline_orientation"] is True
+        assert len(seal["textline_orientation_angles"]) == len(seal["dt_polys"])
+        assert set(seal["textline_orientation_angles"]) <= {0, 1}
+    assert any(1 in angles for angles in angles_of(on)), "some line was turned"
+    for seal in off["seal_res_list"]:
+        assert seal["model_settings"]["use_textline_orientation"] is False
+        assert seal["textline_orientation_angles"] == [-1] * len(seal["dt_polys"])
+
+
+@pytest.mark.parametrize("image", TWO_PAGES)
+def test_the_option_off_is_the_default_result(grpc_client, eval_dir, image):
+    client = ("grpc", grpc_client)
+    data = (eval_dir / image).read_bytes()
+    default = infer(client, data)
+    assert infer(client, data, {"use_textline_orientation": False}) == default
+    assert default["seal_res_list"], "the picture has seals"
+    for seal in default["seal_res_list"]:
+        assert seal["model_settings"] == {
+            "use_doc_preprocessor": False,
+            "use_textline_orientation": False,
+        }
+        assert seal["textline_orientation_angles"] == [-1] * len(seal["dt_polys"])
+
+
+@pytest.mark.parametrize("image", SEAL_PICTURES)
+def test_upright_seals_read_the_same_with_the_option(grpc_client, eval_dir, image):
+    client = ("grpc", grpc_client)
+    data = (eval_dir / image).read_bytes()
+    off, on = infer(client, data), infer(client, data, ON)
+    assert all_texts(on) == all_texts(off)
+    assert polys_of(on) == polys_of(off)
+    assert [len(a) for a in angles_of(on)] == [len(p) for p in polys_of(on)]
+
+
+@pytest.fixture(scope="module")
+def reference(model_repository) -> SealRecognizer:
+    return SealRecognizer.from_model_repository(model_repository, engine=DEFAULT_ENGINE)
+
+
+@pytest.mark.parametrize("image", ["paddlex_seal_text_det.png", "nephren_10_oval.jpg"])
+def test_ensemble_equals_in_process_reference_with_the_option(
+    grpc_client, reference, eval_dir, image
+):
+    """The BLS path (textline_ori batched, lines turned in read_text_lines) is the library's."""
+    data = turned_180(eval_dir, image)
+    got = infer(("grpc", grpc_client), data, {**ON, "use_layout_detection": False})
+    page = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    want = reference.predict(page, parse_options({**ON, "use_layout_detection": False}))
+    assert angles_of(got) == angles_of(want)
+    assert all_texts(got) == all_texts(want)
