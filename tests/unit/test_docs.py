@@ -8,15 +8,10 @@ No source, doc or message may point at a document outside the repository.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
-from seal_ocr.errors import InvalidOptionError
-from seal_ocr.params import PipelineOptions, parse_options
+from seal_ocr.params import options_markdown
 from tests.unit.repo_files import REPO_ROOT, text_files
 
 DOCS = REPO_ROOT / "docs"
@@ -144,63 +139,16 @@ def test_nothing_points_at_documents_outside_the_repository():
     assert not found, "\n".join(found)
 
 
-# --- docs/pipeline.md §2: the option table agrees with params.py and the README --------------
+# --- docs/pipeline.md §2: the option table is rendered from params.py's ----------------------
 
-_OPTION_ROW = re.compile(r"^\| `(?P<name>[a-z_]+)`(?: \(ours\))? \| `(?P<default>[^`]+)` \|", re.M)
-_DEFAULTS: dict[str, Callable[[PipelineOptions], object]] = {
-    "use_layout_detection": lambda o: o.use_layout_detection,
-    "layout_threshold": lambda o: o.layout.threshold,
-    "layout_nms": lambda o: o.layout.nms,
-    "layout_unclip_ratio": lambda o: o.layout.unclip_ratio,
-    "layout_merge_bboxes_mode": lambda o: o.layout.merge_bboxes_mode,
-    "keep_nested_seals": lambda o: o.layout.keep_nested_seals,
-    "use_textline_orientation": lambda o: o.use_textline_orientation,
-    "seal_det_limit_side_len": lambda o: o.seal_det.limit_side_len,
-    "seal_det_limit_type": lambda o: o.seal_det.limit_type,
-    "seal_det_thresh": lambda o: o.seal_det.thresh,
-    "seal_det_box_thresh": lambda o: o.seal_det.box_thresh,
-    "seal_det_unclip_ratio": lambda o: o.seal_det.unclip_ratio,
-    "seal_rec_score_thresh": lambda o: o.seal_rec_score_thresh,
-}
-_PREPROCESSOR_SWITCHES = ("use_doc_orientation_classify", "use_doc_unwarping")
+_BEGIN, _END = "<!-- options:begin", "<!-- options:end -->"
 
 
-def _readme_option_names() -> set[str]:
-    """Option names in the first column of the table under the README's "Options" heading."""
-    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    start = re.search(r"^#+ Options\b.*$", text, re.M)
-    assert start, "README.md has no Options section"
-    body = text[start.end() :]
-    end = re.search(r"^#", body, re.M)
-    return set(re.findall(r"^\| `([a-z_]+)`", body[: end.start() if end else None], re.M))
-
-
-def _section(path: Path, number: str) -> str:
-    """Section ``number`` of a markdown file: its ``## N.`` heading up to the next one."""
-    text = path.read_text(encoding="utf-8")
-    start = re.search(rf"^## {re.escape(number)}\. .*$", text, re.M)
-    assert start, f"{path.name} has no section {number}"
-    end = re.search(r"^## \d+\. ", text[start.end() :], re.M)
-    return text[start.start() : start.end() + (end.start() if end else len(text))]
-
-
-def test_pipeline_doc_lists_every_option_with_its_params_default():
-    table = {
-        m["name"]: json.loads(m["default"])
-        for m in _OPTION_ROW.finditer(_section(DOCS / "pipeline.md", "2"))
-    }
-    readme = _readme_option_names()
-    assert "seal_det_thresh" in readme, "README.md option table not found"
-    assert set(readme) <= set(table), (
-        f"options missing from docs/pipeline.md §2: {set(readme) - set(table)}"
+def test_pipeline_doc_option_table_is_the_rendered_table():
+    text = (DOCS / "pipeline.md").read_text(encoding="utf-8")
+    section = text.split("\n## 2. ", 1)[1].split("\n## 3. ", 1)[0]
+    assert _BEGIN in section and _END in section, "docs/pipeline.md §2 has no options block"
+    block = section.split(_BEGIN, 1)[1].split("\n", 1)[1].split(_END, 1)[0]
+    assert block == options_markdown(), (
+        "docs/pipeline.md §2: paste seal_ocr.params.options_markdown() between the markers"
     )
-    defaults = PipelineOptions()
-    for name, value in table.items():
-        parse_options({name: None})  # a known option name (unknown names are refused)
-        if name in _PREPROCESSOR_SWITCHES:
-            assert value is False
-            parse_options({name: False})
-            with pytest.raises(InvalidOptionError, match=name):
-                parse_options({name: True})
-        else:
-            assert value == _DEFAULTS[name](defaults), name
