@@ -80,10 +80,11 @@ def main(argv: list[str] | None = None) -> int:
         gateway_line = ""
         if gateway is not None:
             gateway_line = f", PaddleX API http://{gateway.host}:{gateway.port}/seal-recognition"
+        models = describe_models(read_model_records(config.model_repository)) or "not recorded"
         print(
             f"seal_recognition is ready: HTTP {server.http_url}, gRPC {server.grpc_url}, "
             f"metrics {config.address}:{config.metrics_port}{gateway_line}\n"
-            f"  models: {describe_models(read_model_records(config.model_repository)) or 'not recorded'}\n"
+            f"  models: {models}\n"
             f"  try: .venv/bin/seal-client --input <image or PDF> --save_path out "
             f"--url {server.grpc_url}\n  stop: Ctrl-C or `make stop`",
             flush=True,
