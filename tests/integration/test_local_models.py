@@ -40,7 +40,7 @@ def _extract(archive, target):
     return target
 
 
-def _offline_cache(tmp):
+def offline_cache(tmp):
     """A cache whose stand-in wheels are the repository's (no download), the rest empty."""
     cache = tmp / "cache"
     cache.mkdir()
@@ -72,7 +72,7 @@ def local_install(tmp_path_factory):
     shutil.copytree(MODEL_REPOSITORY, repository, ignore=shutil.ignore_patterns(*GENERATED))
     status = prepare.main([
         "--source", "rapid", "--seal-det", str(det_dir), "--text-rec", str(rec_onnx),
-        "--repository", str(repository), "--cache", str(_offline_cache(tmp)),
+        "--repository", str(repository), "--cache", str(offline_cache(tmp)),
     ])  # fmt: skip
     assert status == 0
     return repository, tmp

@@ -125,11 +125,26 @@ def test_profiles_and_layout_choices_follow_the_paddlex_tables():
     assert set(official.layout_choices()) == {
         "PicoDet-S_layout_3cls", "PicoDet-L_layout_3cls", "RT-DETR-H_layout_3cls",
         "PicoDet-S_layout_17cls", "PicoDet-L_layout_17cls", "RT-DETR-H_layout_17cls",
+        "PP-DocLayout-L", "PP-DocLayout-M", "PP-DocLayout-S", "PP-DocLayout_plus-L",
     }  # fmt: skip
+    assert official.model_choices("text_rec") == [
+        "PP-OCRv4_mobile_rec", "PP-OCRv4_server_rec", "PP-OCRv5_mobile_rec", "PP-OCRv5_server_rec"
+    ]  # fmt: skip
     chosen = official.select_models("mobile", "PicoDet-L_layout_17cls", "http://mirror/x/")
     assert chosen["layout"].url == "http://mirror/x/PicoDet-L_layout_17cls_infer.tar"
+    # PaddleX 3.7.2's seal_recognition.yaml: PP-DocLayout-L, server seal det, server rec
+    paddlex = official.select_models("paddlex-3.7.2")
+    assert {r: s.name for r, s in paddlex.items()} == {
+        "layout": "PP-DocLayout-L",
+        "seal_det": "PP-OCRv4_server_seal_det",
+        "text_rec": "PP-OCRv4_server_rec",
+    }
+    v5 = official.select_models("mobile", models={"text_rec": "PP-OCRv5_server_rec"})
+    assert v5["text_rec"].url.endswith("/PP-OCRv5_server_rec_infer.tar")
     with pytest.raises(official.OfficialModelError, match="choose one of"):
-        official.select_models("mobile", "PP-DocLayout-L")
+        official.select_models("mobile", "PP-DocLayout-XL")
+    with pytest.raises(official.OfficialModelError, match="unknown text_rec"):
+        official.select_models("mobile", models={"text_rec": "PP-OCRv4_server_seal_det"})
     with pytest.raises(official.OfficialModelError, match="unknown PROFILE"):
         official.select_models("tiny")
 
@@ -236,6 +251,26 @@ def test_layout_facts_read_labels_size_and_normalisation():
         official.layout_facts(keep_ratio)
     with pytest.raises(official.OfficialModelError, match="no 'seal'"):
         official.layout_facts({**LAYOUT_YML, "label_list": ["text", "figure"]})
+
+
+def test_layout_postprocess_of_the_yml_is_recorded_or_refused():
+    doclayout = {
+        **LAYOUT_YML, "arch": "DETR", "draw_threshold": 0.5, "layout_nms": True,
+        "layout_unclip_ratio": [1.0, 1.0], "layout_merge_bboxes_mode": "large",
+    }  # fmt: skip
+    assert official.layout_facts(doclayout)["postprocess"] == {
+        "draw_threshold": 0.5, "layout_nms": True, "layout_unclip_ratio": [1.0, 1.0],
+        "layout_merge_bboxes_mode": "large", "arch": "DETR",
+    }  # fmt: skip
+    refused = [
+        ({"layout_merge_bboxes_mode": "overlap"}, "layout_merge_bboxes_mode 'overlap'"),
+        ({"layout_nms": "yes"}, "layout_nms 'yes'"),
+        ({"draw_threshold": "high"}, "draw_threshold 'high'"),
+        ({"arch": "YOLO"}, "arch 'YOLO'"),
+    ]
+    for change, message in refused:
+        with pytest.raises(official.OfficialModelError, match=message):
+            official.layout_facts({**doclayout, **change})
 
 
 def test_det_and_rec_facts():

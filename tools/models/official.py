@@ -54,6 +54,7 @@ from tools.models.official_catalog import (
     ModelSpec,
     OfficialModelError,
     layout_choices,
+    model_choices,
     select_models,
 )
 from tools.models.official_converter import (
@@ -97,6 +98,7 @@ __all__ = [
     "install_model",
     "layout_choices",
     "layout_facts",
+    "model_choices",
     "official_requirements",
     "order_inputs",
     "prepare_official",
@@ -253,20 +255,22 @@ def prepare_official(
     base_url: str | None = None,
     converter_venv: Path = DEFAULT_CONVERTER_VENV,
     local: Mapping[str, Path] | None = None,
+    models: Mapping[str, str] | None = None,
     download_official: bool = True,
 ) -> dict[str, Any]:
     """Install the three roles, converted and checked; returns a summary.
 
-    Each role's model is the official one of ``profile`` (``layout`` overriding the layout),
-    downloaded and verified, unless ``local`` maps the role to a local model (official_local).
-    ``download_official`` False installs the ``local`` roles only (over the stand-ins).
+    Each role's model is the official one of ``profile`` (``layout`` and ``models``, role ->
+    official name, overriding), downloaded and verified, unless ``local`` maps the role to a
+    local model (official_local). ``download_official`` False installs only the roles ``local``
+    and ``models`` name (over the stand-ins).
     """
-    local = dict(local or {})
-    unknown = set(local) - set(ROLES)
+    local, models = dict(local or {}), dict(models or {})
+    unknown = (set(local) | set(models)) - set(ROLES)
     if unknown:
-        raise OfficialModelError(f"local models for unknown roles {sorted(unknown)}: {ROLES}")
-    roles = ROLES if download_official else tuple(r for r in ROLES if r in local)
-    specs = select_models(profile, layout, base_url) if download_official else {}
+        raise OfficialModelError(f"models for unknown roles {sorted(unknown)}: {ROLES}")
+    roles = ROLES if download_official else tuple(r for r in ROLES if r in {*local, *models})
+    specs = select_models(profile, layout, base_url, models)
     root = cache / "official"
     (root / "archives").mkdir(parents=True, exist_ok=True)
     work = root / "work"

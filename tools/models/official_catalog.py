@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,24 +34,38 @@ def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, Any]:
 
 
 def layout_choices(manifest: dict[str, Any] | None = None) -> list[str]:
+    return model_choices(names.LAYOUT_MODEL, manifest)
+
+
+def model_choices(role: str, manifest: dict[str, Any] | None = None) -> list[str]:
+    """The official models of one role, in manifest order."""
     manifest = manifest or load_manifest()
-    return [n for n, m in manifest["models"].items() if m["role"] == names.LAYOUT_MODEL]
+    return [n for n, m in manifest["models"].items() if m["role"] == role]
 
 
 def select_models(
-    profile: str, layout: str | None = None, base_url: str | None = None
+    profile: str,
+    layout: str | None = None,
+    base_url: str | None = None,
+    models: Mapping[str, str] | None = None,
 ) -> dict[str, ModelSpec]:
-    """Role -> model of ``profile`` (``mobile``/``server``), with ``layout`` overriding."""
+    """Role -> model of ``profile`` (``mobile``/``server``/``paddlex-3.7.2``), with ``layout``
+    (``LAYOUT=name``) and ``models`` (role -> official name, e.g. ``TEXT_REC=PP-OCRv5_server_rec``)
+    overriding."""
     manifest = load_manifest()
     if profile not in manifest["profiles"]:
         raise OfficialModelError(f"unknown PROFILE {profile!r}: {sorted(manifest['profiles'])}")
     chosen = dict(manifest["profiles"][profile])
+    overrides = dict(models or {})
     if layout:
-        if layout not in layout_choices(manifest):
+        overrides[names.LAYOUT_MODEL] = layout
+    for role, name in overrides.items():
+        if name not in model_choices(role, manifest):
+            which = "LAYOUT" if role == names.LAYOUT_MODEL else role
             raise OfficialModelError(
-                f"unknown LAYOUT {layout!r}; choose one of {layout_choices(manifest)}"
+                f"unknown {which} {name!r}; choose one of {model_choices(role, manifest)}"
             )
-        chosen[names.LAYOUT_MODEL] = layout
+        chosen[role] = name
     base = (base_url or os.environ.get(BASE_URL_ENV) or manifest["base_url"]).rstrip("/")
     specs = {}
     for role, name in chosen.items():

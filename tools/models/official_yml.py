@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from seal_ocr.layout import IMAGENET_MEAN, IMAGENET_STD
+from seal_ocr.params import MERGE_MODES
 from tools.models.official_catalog import OfficialModelError
 
 OFFICIAL_SEAL_LABEL = "seal"
@@ -40,6 +41,42 @@ class Normalisation:
     std: tuple[float, float, float]
 
 
+# the yml keys PaddleX's detection predictor reads for layout post-processing (its defaults
+# when neither the pipeline config nor the request gives them), and what seal_ocr.layout does
+# with each; anything else in the yml is not read by PaddleX either
+LAYOUT_POSTPROCESS_KEYS = (
+    "draw_threshold", "layout_nms", "layout_unclip_ratio", "layout_merge_bboxes_mode"
+)  # fmt: skip
+LAYOUT_ARCHS = ("PicoDet", "DETR")  # the export forms layout_contract pads (ragged bbox/bbox_num)
+
+
+def _check_layout_postprocess(config: dict[str, Any]) -> dict[str, Any]:
+    """The yml's post-processing settings, refused when seal_ocr.layout cannot apply them."""
+    post = {key: config[key] for key in LAYOUT_POSTPROCESS_KEYS if key in config}
+    problems = []
+    threshold = post.get("draw_threshold", 0.5)
+    if not isinstance(threshold, int | float) and not (
+        isinstance(threshold, dict) and all(isinstance(v, int | float) for v in threshold.values())
+    ):
+        problems.append(f"draw_threshold {threshold!r} (a number or {{class id: number}})")
+    if not isinstance(post.get("layout_nms", False), bool):
+        problems.append(f"layout_nms {post['layout_nms']!r} (true or false)")
+    ratio = post.get("layout_unclip_ratio", 1.0)
+    if ratio is not None and not isinstance(ratio, int | float | list | tuple | dict):
+        problems.append(f"layout_unclip_ratio {ratio!r}")
+    mode = post.get("layout_merge_bboxes_mode")
+    if mode is not None and not (
+        mode in MERGE_MODES or (isinstance(mode, dict) and set(mode.values()) <= set(MERGE_MODES))
+    ):
+        problems.append(f"layout_merge_bboxes_mode {mode!r} (one of {MERGE_MODES} or per class)")
+    arch = str(config.get("arch", "PicoDet"))
+    if arch not in LAYOUT_ARCHS:
+        problems.append(f"arch {arch!r} (seal_ocr reads the {LAYOUT_ARCHS} export forms)")
+    if problems:
+        raise OfficialModelError(f"layout post-processing not implemented: {'; '.join(problems)}")
+    return {**post, "arch": arch, **({"NMS": config["NMS"]} if "NMS" in config else {})}
+
+
 def layout_facts(config: dict[str, Any]) -> dict[str, Any]:
     ops = dict(_ops(config))
     resize = ops.get("Resize")
@@ -69,7 +106,7 @@ def layout_facts(config: dict[str, Any]) -> dict[str, Any]:
             std=tuple(float(v) for v in norm["std"]),
         ),
         "preprocess": [op for _, op in _ops(config)],
-        "postprocess": {k: config[k] for k in ("draw_threshold", "arch", "NMS") if k in config},
+        "postprocess": _check_layout_postprocess(config),
     }
 
 

@@ -38,7 +38,7 @@ import onnx
 from seal_ocr import tensor_names as names
 from seal_ocr.model_info import LayoutInfo, ModelRecord, write_model_records
 from seal_ocr.textline_ori import TextlineOriInfo
-from tools.models.official_catalog import load_manifest
+from tools.models.official_catalog import load_manifest, model_choices
 from tools.models.picodet_wrapper import build_layout_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -181,13 +181,20 @@ def prepare(repository: Path, cache: Path) -> None:
     )
 
 
-def resolve_source(source: str, profile: str, layout: str | None, base_url: str | None) -> str:
+def resolve_source(
+    source: str,
+    profile: str,
+    layout: str | None,
+    base_url: str | None,
+    models: dict[str, str] | None = None,
+) -> str:
     """``auto`` -> ``official`` when the model host answers a quick HEAD, else ``rapid``; loud."""
     if source != "auto":
         return source
     from tools.models import official
 
-    probe_url = official.select_models(profile, layout, base_url)[names.SEAL_DET_MODEL].url
+    chosen = official.select_models(profile, layout, base_url, models)
+    probe_url = chosen[names.SEAL_DET_MODEL].url
     answered, what = official.probe(probe_url)
     bar = "=" * 78
     if answered:
@@ -209,8 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layout", default=None, help="official layout model (default: profile's)")
     for role, flag in LOCAL_MODEL_FLAGS.items():
         parser.add_argument(
-            flag, type=Path, default=None, dest=f"local_{role}",
-            help=f"your own {role} model: a PaddleX inference directory or an .onnx with its yml",
+            flag, default=None, dest=f"local_{role}", metavar="NAME_OR_PATH",
+            help=f"{role} model: an official name ({', '.join(model_choices(role))}), or your "
+            "own: a PaddleX inference directory or an .onnx with its yml",
         )  # fmt: skip
     parser.add_argument("--base-url", default=None, help="mirror of the official archives")
     parser.add_argument(
@@ -219,12 +227,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repository", type=Path, default=REPO_ROOT / "model_repository")
     parser.add_argument("--cache", type=Path, default=REPO_ROOT / ".cache")
     args = parser.parse_args(argv)
-    local = {
-        role: getattr(args, f"local_{role}")
-        for role in LOCAL_MODEL_FLAGS
-        if getattr(args, f"local_{role}") is not None
-    }
-    source = resolve_source(args.source, args.profile, args.layout, args.base_url)
+    given = {r: getattr(args, f"local_{r}") for r in LOCAL_MODEL_FLAGS}
+    given = {role: value for role, value in given.items() if value}
+    models = {role: name for role, name in given.items() if name in model_choices(role)}
+    local = {role: Path(value) for role, value in given.items() if role not in models}
+    source = resolve_source(args.source, args.profile, args.layout, args.base_url, models)
     from tools.models import official
 
     if source != "official":
@@ -234,13 +241,13 @@ def main(argv: list[str] | None = None) -> int:
         official.set_layout_input_hw(args.repository / names.LAYOUT_MODEL, (800, 608))
         characters = (args.repository / names.CHARACTERS_FILE).read_text("utf-8").splitlines()
         official.set_rec_classes(args.repository / names.TEXT_REC_MODEL, len(characters) + 2)
-        if not local:
+        if not local and not models:
             return 0
     try:
         summary = official.prepare_official(
             args.repository, args.cache, profile=args.profile, layout=args.layout,
             base_url=args.base_url, converter_venv=args.converter_venv, local=local,
-            download_official=source == "official",
+            models=models, download_official=source == "official",
         )  # fmt: skip
     except official.OfficialModelError as error:
         print(f"error: {error}", file=sys.stderr)

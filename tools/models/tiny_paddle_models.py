@@ -5,11 +5,17 @@ archive is ``<name>_infer.tar`` holding ``<name>_infer/{inference.json, inferenc
 inference.yml}`` as PaddleX publishes them, from ``paddle.jit.save`` of a network with the real
 model's input/output signature (random weights, a few kB):
 
-- layout, RT-DETR form: ``im_shape``, ``image`` [N,3,H,W], ``scale_factor`` -> boxes [K,6]
-  (one ``seal`` box per image covering the page) and box counts [N] int32; its yml asks for
-  plain ``/255`` normalisation (no mean/std), like RT-DETR's;
-- seal det: ``x`` [N,3,H,W] -> sigmoid map [N,1,H,W];
-- rec: ``x`` [N,3,48,W] -> softmax [N,W/8,6625], with a 6623-character dictionary in the yml.
+- layout, RT-DETR form (``RT-DETR-H_layout_3cls``, and ``PP-DocLayout-L`` /
+  ``PP-DocLayout_plus-L``, RT-DETR-L with 23 / 20 PP-DocLayout labels): ``im_shape``, ``image``
+  [N,3,H,W], ``scale_factor`` -> boxes [K,6] (one ``seal`` box per image covering the page)
+  and box counts [N] int32; its yml asks for plain ``/255`` normalisation (no mean/std), like
+  RT-DETR's;
+- layout, PicoDet form (``PP-DocLayout-S`` / ``-M``): ``image``, ``scale_factor`` -> the same,
+  ImageNet normalisation in the yml;
+- seal det (mobile and server names): ``x`` [N,3,H,W] -> sigmoid map [N,1,H,W];
+- rec: ``x`` [N,3,48,W] -> softmax [N,W/8,C]: C = 6625 with a 6623-character dictionary in the
+  yml (``PP-OCRv4_*_rec``), C = 18385 with 18383 characters (``PP-OCRv5_*_rec``, as many as
+  PP-OCRv5's dictionary).
 
     .cache/venv-official/bin/python tools/models/tiny_paddle_models.py OUT_DIR
 """
@@ -27,26 +33,65 @@ DET_NAME = "PP-OCRv4_mobile_seal_det"
 REC_NAME = "PP-OCRv4_mobile_rec"
 LAYOUT_HW = (64, 64)
 DICTIONARY = [chr(0x4E00 + i) for i in range(6623)]  # as many as ppocr_keys_v1
+DICTIONARY_V5 = [chr(0x4E00 + i) for i in range(18383)]  # as many as ppocrv5_dict
 IMAGENET = {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
+# PP-DocLayout's 23 classes (seal is 16) and PP-DocLayout_plus-L's 20, as PaddleX lists them
+DOCLAYOUT_LABELS = [
+    "paragraph_title", "image", "text", "number", "abstract", "content", "figure_title",
+    "formula", "table", "table_title", "reference", "doc_title", "footnote", "header",
+    "algorithm", "footer", "seal", "chart_title", "chart", "formula_number", "header_image",
+    "footer_image", "aside_text",
+]  # fmt: skip
+DOCLAYOUT_PLUS_LABELS = [
+    "paragraph_title", "image", "text", "number", "abstract", "content", "figure_title",
+    "formula", "table", "reference", "doc_title", "footnote", "header", "algorithm", "footer",
+    "seal", "chart", "formula_number", "aside_text", "reference_content",
+]  # fmt: skip
+# name -> (network kind, labels or dictionary); every archive build() writes
+ARCHIVES = {
+    LAYOUT_NAME: ("detr", ["image", "table", "seal"]),
+    "PP-DocLayout-L": ("detr", DOCLAYOUT_LABELS),
+    "PP-DocLayout_plus-L": ("detr", DOCLAYOUT_PLUS_LABELS),
+    "PP-DocLayout-S": ("picodet", DOCLAYOUT_LABELS),
+    DET_NAME: ("det", None),
+    "PP-OCRv4_server_seal_det": ("det", None),
+    REC_NAME: ("rec", DICTIONARY),
+    "PP-OCRv4_server_rec": ("rec", DICTIONARY),
+    "PP-OCRv5_mobile_rec": ("rec", DICTIONARY_V5),
+}
 
 
-def _networks():
+def _network(kind: str, labels: list[str] | None):
+    """(network, input spec) of one kind; the layout's one box per image is of class ``seal``."""
     import paddle
 
-    class Layout(paddle.nn.Layer):
+    seal = float(labels.index("seal")) if kind in ("detr", "picodet") else 0.0
+
+    def page_box(score, page_hw):
+        zeros = paddle.zeros_like(score)
+        boxes = paddle.stack(
+            [zeros + seal, score, zeros, zeros, page_hw[:, 1], page_hw[:, 0]], axis=1
+        )
+        return boxes, paddle.ones_like(score).astype("int32")
+
+    class Detr(paddle.nn.Layer):
         def __init__(self):
             super().__init__()
             self.conv = paddle.nn.Conv2D(3, 1, 3, padding=1)
 
         def forward(self, im_shape, image, scale_factor):
             score = paddle.nn.functional.sigmoid(self.conv(image).mean(axis=[1, 2, 3]))
-            page_hw = im_shape / scale_factor  # (h, w) of the page
-            zeros = paddle.zeros_like(score)
-            boxes = paddle.stack(
-                [zeros + 2.0, score, zeros, zeros, page_hw[:, 1], page_hw[:, 0]], axis=1
-            )
-            counts = paddle.ones_like(score).astype("int32")
-            return boxes, counts
+            return page_box(score, im_shape / scale_factor)  # (h, w) of the page
+
+    class PicoDet(paddle.nn.Layer):
+        def __init__(self):
+            super().__init__()
+            self.conv = paddle.nn.Conv2D(3, 1, 3, padding=1)
+
+        def forward(self, image, scale_factor):
+            score = paddle.nn.functional.sigmoid(self.conv(image).mean(axis=[1, 2, 3]))
+            input_hw = paddle.to_tensor([list(LAYOUT_HW)], dtype="float32")
+            return page_box(score, input_hw / scale_factor)
 
     class Det(paddle.nn.Layer):
         def __init__(self):
@@ -57,9 +102,9 @@ def _networks():
             return paddle.nn.functional.sigmoid(self.conv(x))
 
     class Rec(paddle.nn.Layer):
-        def __init__(self):
+        def __init__(self, classes: int):
             super().__init__()
-            self.fc = paddle.nn.Linear(3, len(DICTIONARY) + 2)
+            self.fc = paddle.nn.Linear(3, classes)
 
         def forward(self, x):
             pooled = paddle.nn.functional.avg_pool2d(x, kernel_size=(48, 8), stride=(48, 8))
@@ -67,37 +112,41 @@ def _networks():
             return paddle.nn.functional.softmax(self.fc(steps), axis=-1)
 
     spec = paddle.static.InputSpec
-    return {
-        LAYOUT_NAME: (
-            Layout(),
-            [
-                spec([None, 2], "float32", "im_shape"),
-                spec([None, 3, *LAYOUT_HW], "float32", "image"),
-                spec([None, 2], "float32", "scale_factor"),
-            ],
-        ),
-        DET_NAME: (Det(), [spec([None, 3, None, None], "float32", "x")]),
-        REC_NAME: (Rec(), [spec([None, 3, 48, None], "float32", "x")]),
-    }
+    image = spec([None, 3, *LAYOUT_HW], "float32", "image")
+    scale_factor = spec([None, 2], "float32", "scale_factor")
+    if kind == "detr":
+        return Detr(), [spec([None, 2], "float32", "im_shape"), image, scale_factor]
+    if kind == "picodet":
+        return PicoDet(), [image, scale_factor]
+    if kind == "det":
+        return Det(), [spec([None, 3, None, None], "float32", "x")]
+    return Rec(len(labels) + 2), [spec([None, 3, 48, None], "float32", "x")]
 
 
-def _configs() -> dict[str, dict]:
-    return {
-        LAYOUT_NAME: {
-            "Global": {"model_name": LAYOUT_NAME},
+def _config(name: str, kind: str, labels: list[str] | None) -> dict:
+    if kind in ("detr", "picodet"):
+        detr = kind == "detr"
+        norm = ({"mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0], "norm_type": "none"}
+                if detr else {**IMAGENET})  # fmt: skip
+        config = {
+            "Global": {"model_name": name},
             "Preprocess": [
                 {"type": "Resize", "target_size": list(LAYOUT_HW), "keep_ratio": False,
                  "interp": 2},
-                {"type": "NormalizeImage", "mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0],
-                 "is_scale": True, "norm_type": "none"},
+                {"type": "NormalizeImage", **norm, "is_scale": True},
                 {"type": "Permute"},
             ],
-            "label_list": ["image", "table", "seal"],
-            "arch": "DETR",
+            "label_list": labels,
+            "arch": "DETR" if detr else "PicoDet",
             "draw_threshold": 0.5,
-        },
-        DET_NAME: {
-            "Global": {"model_name": DET_NAME},
+        }  # fmt: skip
+        if name.startswith("PP-DocLayout"):  # what PaddleX's PP-DocLayout ymls add
+            config.update(layout_nms=True, layout_unclip_ratio=[1.0, 1.0],
+                          layout_merge_bboxes_mode="large")  # fmt: skip
+        return config
+    if kind == "det":
+        return {
+            "Global": {"model_name": name},
             "PreProcess": {"transform_ops": [
                 {"DecodeImage": {"channel_first": False, "img_mode": "BGR"}},
                 {"DetResizeForTest": {"resize_long": 736}},
@@ -107,34 +156,36 @@ def _configs() -> dict[str, dict]:
             ]},
             "PostProcess": {"name": "DBPostProcess", "thresh": 0.2, "box_thresh": 0.6,
                             "max_candidates": 1000, "unclip_ratio": 0.5, "box_type": "poly"},
-        },
-        REC_NAME: {
-            "Global": {"model_name": REC_NAME},
-            "PreProcess": {"transform_ops": [
-                {"DecodeImage": {"channel_first": False, "img_mode": "BGR"}},
-                {"RecResizeImg": {"image_shape": [3, 48, 320]}},
-                {"KeepKeys": {"keep_keys": ["image"]}},
-            ]},
-            "PostProcess": {"name": "CTCLabelDecode", "character_dict": DICTIONARY},
-        },
+        }  # fmt: skip
+    return {
+        "Global": {"model_name": name},
+        "PreProcess": {"transform_ops": [
+            {"DecodeImage": {"channel_first": False, "img_mode": "BGR"}},
+            {"RecResizeImg": {"image_shape": [3, 48, 320]}},
+            {"KeepKeys": {"keep_keys": ["image"]}},
+        ]},
+        "PostProcess": {"name": "CTCLabelDecode", "character_dict": labels},
     }  # fmt: skip
 
 
-def build(out_dir: Path) -> list[Path]:
+def build(out_dir: Path, only: list[str] | None = None) -> list[Path]:
+    """Write ``<name>_infer.tar`` for every name of ``ARCHIVES`` (or of ``only``)."""
     import paddle
     import yaml
 
     paddle.seed(0)
     out_dir.mkdir(parents=True, exist_ok=True)
-    configs = _configs()
     archives = []
-    for name, (network, input_spec) in _networks().items():
+    for name in only or list(ARCHIVES):
+        kind, labels = ARCHIVES[name]
+        network, input_spec = _network(kind, labels)
         network.eval()
         with tempfile.TemporaryDirectory() as tmp:
             model_dir = Path(tmp) / f"{name}_infer"
             paddle.jit.save(network, str(model_dir / "inference"), input_spec=input_spec)
             (model_dir / "inference.yml").write_text(
-                yaml.safe_dump(configs[name], allow_unicode=True, sort_keys=False), "utf-8"
+                yaml.safe_dump(_config(name, kind, labels), allow_unicode=True, sort_keys=False),
+                "utf-8",
             )
             archive = out_dir / f"{name}_infer.tar"
             with tarfile.open(archive, "w") as tar:
@@ -148,8 +199,9 @@ def build(out_dir: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", type=Path)
+    parser.add_argument("names", nargs="*", help=f"some of {list(ARCHIVES)} (default: all)")
     args = parser.parse_args(argv)
-    for archive in build(args.out_dir):
+    for archive in build(args.out_dir, args.names or None):
         print(archive)
     return 0
 
