@@ -11,6 +11,10 @@ MODELS_STAMP := $(REPO)/layout/layout_info.json
 SOURCE ?= auto
 PROFILE ?= mobile
 LAYOUT ?=
+# your own model per role (a PaddleX inference directory, or an .onnx with its yml), any SOURCE
+SEAL_DET ?=
+TEXT_REC ?=
+LAYOUT_MODEL ?=
 TARGET ?= auto
 ENGINE ?=
 MODELS_REQUEST := .build/models-request
@@ -34,14 +38,15 @@ $(SETUP_STAMP): pyproject.toml
 	bash perf/install_perf_analyzer.sh
 	touch $@
 
-models: $(MODELS_STAMP) ## build the ONNX entries: SOURCE=auto|official|rapid PROFILE=mobile|server [LAYOUT=name]
+models: $(MODELS_STAMP) ## build the ONNX entries: SOURCE=auto|official|rapid PROFILE=mobile|server|paddlex-3.7.2 [LAYOUT=name] [SEAL_DET=dir TEXT_REC=dir LAYOUT_MODEL=dir]
 
-# rebuilt when the request (SOURCE, PROFILE, LAYOUT) changes, not only when the tools do
+# rebuilt when the request (SOURCE, PROFILE, LAYOUT, local models) changes, not only when the tools do
+MODELS_ARGS := --source $(SOURCE) --profile $(PROFILE) $(if $(LAYOUT),--layout $(LAYOUT)) $(if $(SEAL_DET),--seal-det $(SEAL_DET)) $(if $(TEXT_REC),--text-rec $(TEXT_REC)) $(if $(LAYOUT_MODEL),--layout-model $(LAYOUT_MODEL))
 $(MODELS_REQUEST): FORCE
-	@mkdir -p $(@D); echo "$(SOURCE) $(PROFILE) $(LAYOUT)" | cmp -s - $@ || echo "$(SOURCE) $(PROFILE) $(LAYOUT)" > $@
+	@mkdir -p $(@D); echo "$(MODELS_ARGS)" | cmp -s - $@ || echo "$(MODELS_ARGS)" > $@
 
 $(MODELS_STAMP): $(SETUP_STAMP) $(MODELS_REQUEST) tools/models/prepare.py tools/models/picodet_wrapper.py tools/models/layout_contract.py
-	$(VPY) -m tools.models.prepare --source $(SOURCE) --profile $(PROFILE) $(if $(LAYOUT),--layout $(LAYOUT))
+	$(VPY) -m tools.models.prepare $(MODELS_ARGS)
 
 official-env: setup ## create .cache/venv-official: paddle2onnx + PaddlePaddle CPU (the `official` extra)
 	$(VPY) -c 'from tools.models.official import ensure_converter_venv; print(ensure_converter_venv())'
@@ -112,4 +117,4 @@ format: setup ## ruff format and autofix
 	$(VENV)/bin/ruff check --fix .
 
 clean: ## remove built models, caches and the build dir (keeps .venv)
-	rm -rf .build .cache .venv-paddlex $(REPO)/*/1/model.onnx $(REPO)/layout/layout_info.json $(REPO)/text_rec/characters.txt
+	rm -rf .build .cache .venv-paddlex $(REPO)/*/1/model.onnx $(REPO)/layout/layout_info.json $(REPO)/text_rec/characters.txt $(REPO)/models.json
