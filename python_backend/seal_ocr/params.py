@@ -73,6 +73,9 @@ class PipelineOptions:
     # not PaddleX's seal pipeline (its OCR sub-pipeline keeps the step off): turn upside-down
     # text lines before reading them (seal_ocr.textline_ori); off = PaddleX's result
     use_textline_orientation: bool = False
+    # ours: read every seal region turned 0/90/180/270 degrees, keep the best mean score
+    # (seal_ocr.pipeline.seal_regions); off = PaddleX's result
+    use_seal_quarter_turns: bool = False
 
     def to_json(self) -> str:
         """Serialise (for passing between ensemble steps); inverse of :func:`options_from_json`."""
@@ -380,6 +383,16 @@ OPTIONS: tuple[Option, ...] = (
         "ones by 180 degrees before reading them (stamps turned past about 90 degrees); "
         "`textline_orientation_angles` says 0 or 1 per line. PaddleX's OCR step, which its seal "
         "pipeline leaves off; off by default: PaddleX's result",
+        paddlex=False,
+    ),
+    Option(
+        "use_seal_quarter_turns",
+        Flag(),
+        "`true` reads every seal region four times, turned by 0, 90, 180 and 270 degrees, and "
+        "keeps the reading with the highest mean line score, its polygons in the unturned "
+        "crop's pixels (stamps turned by about 90 or 270 degrees; 4x the detection and "
+        "recognition work; best with `use_textline_orientation`); off by default: PaddleX's "
+        "result",
         paddlex=False,
     ),
 )

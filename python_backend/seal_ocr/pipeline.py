@@ -6,7 +6,9 @@ across requests), :class:`SealRecognizer` calls ONNX Runtime directly. Flow (``d
 §1): page -> seal regions (layout, or the whole page) -> per region DB polygons sorted by min y
 -> one rectified line image per polygon -> (option ``use_textline_orientation``: lines the
 orientation model calls upside down turned by 180 degrees) -> CTC text -> score filter -> result
-JSON.
+JSON. With ``use_seal_quarter_turns`` the text stages read every seal region four times, turned
+by 0, 90, 180 and 270 degrees (:func:`seal_regions`), and :func:`assemble` keeps, per seal, the
+reading with the highest mean line score, its polygons turned back into the crop's frame.
 """
 
 from __future__ import annotations
@@ -25,16 +27,53 @@ from seal_ocr.result import SealText, build_result
 from seal_ocr.textline_ori import TextlineOriInfo
 from seal_ocr.warp import rectify_text_line
 
+QUARTER_TURNS = 4  # regions per seal with use_seal_quarter_turns: 0, 90, 180, 270 degrees
 
-def _seal_view(page: np.ndarray, box: Sequence[float]) -> np.ndarray:
+
+def _seal_view(page: np.ndarray, box: Sequence[float], turn: int = 0) -> np.ndarray:
     """The seal crop PaddleX reads (``CropByBoxes``): ``page[int(y1):int(y2), int(x1):int(x2)]``
-    of the (H, W, 3) uint8 BGR page for ``box`` = (x1, y1, x2, y2) page pixels, as a view.
+    of the (H, W, 3) uint8 BGR page for ``box`` = (x1, y1, x2, y2) page pixels, as a view;
+    turned counter-clockwise by ``turn`` quarter turns (``np.rot90``, then a copy).
 
     Det pre-processing and the warp only read the crop (resize, warpPerspective and slicing
     take row-strided views), so the copy PaddleX makes per seal is not needed here.
     """
     x1, y1, x2, y2 = (int(v) for v in box)
-    return page[y1:y2, x1:x2]
+    crop = page[y1:y2, x1:x2]
+    return np.ascontiguousarray(np.rot90(crop, turn)) if turn % QUARTER_TURNS else crop
+
+
+def _crop_hw(box: Sequence[float]) -> tuple[int, int]:
+    x1, y1, x2, y2 = (int(v) for v in box)
+    return max(y2 - y1, 0), max(x2 - x1, 0)
+
+
+def seal_regions(seal_boxes: np.ndarray, options: PipelineOptions) -> tuple[np.ndarray, np.ndarray]:
+    """The regions the text stages read: (R, 4) float64 page boxes and (R,) int32 quarter turns
+    (counter-clockwise). One region per seal, unturned; with ``use_seal_quarter_turns`` four per
+    seal, in seal order, turned 0, 1, 2, 3 times. Every step derives them from the options, so
+    polygon tensors index regions (R) up to :func:`assemble`, which gives one reading per seal."""
+    boxes = np.asarray(seal_boxes, np.float64).reshape(-1, 4)
+    if not options.use_seal_quarter_turns:
+        return boxes, np.zeros(len(boxes), np.int32)
+    turns = np.tile(np.arange(QUARTER_TURNS, dtype=np.int32), len(boxes))
+    return np.repeat(boxes, QUARTER_TURNS, axis=0), turns
+
+
+def unturn_poly(poly: np.ndarray, turn: int, crop_hw: tuple[int, int]) -> np.ndarray:
+    """Vertices (n, 2) found in a crop of size ``crop_hw`` (h, w) turned counter-clockwise by
+    ``turn`` quarter turns -> the same points in the crop itself, (n, 2) int32.
+
+    Pixel-corner coordinates (DB polygons reach the crop's width and height): one turn of a
+    crop of width w maps its point (x, y) to (y, w - x), so undoing it maps (x', y') to
+    (w - y', x').
+    """
+    h, w = crop_hw
+    points = np.asarray(poly, np.int64).reshape(-1, 2)
+    for done in range(turn % QUARTER_TURNS, 0, -1):
+        width = w if (done - 1) % 2 == 0 else h  # the crop's width before turn number ``done``
+        points = np.stack([width - points[:, 1], points[:, 0]], axis=1)
+    return points.astype(np.int32)
 
 
 def crop_seal(page: np.ndarray, box: Sequence[float]) -> np.ndarray:
@@ -64,15 +103,19 @@ def seal_boxes_from_layout(
 
 
 def seal_det_inputs(
-    page: np.ndarray, seal_boxes: np.ndarray, params: SealDetParams
+    page: np.ndarray,
+    seal_boxes: np.ndarray,
+    params: SealDetParams,
+    turns: Sequence[int] | None = None,
 ) -> tuple[list[np.ndarray], list[seal_det.DetInputMeta | None]]:
     """Det inputs (3, H, W) float32 for the seals whose crop is not empty, and one resize meta
     per seal (None for an empty crop: a box thinner than a pixel after ``int()``, which has no
-    text and gets no model call)."""
+    text and gets no model call). ``turns``: quarter turns per box (:func:`seal_regions`)."""
     inputs: list[np.ndarray] = []
     metas: list[seal_det.DetInputMeta | None] = []
-    for box in seal_boxes:
-        crop = _seal_view(page, box)
+    turns = [0] * len(seal_boxes) if turns is None else turns
+    for box, turn in zip(seal_boxes, turns, strict=True):
+        crop = _seal_view(page, box, int(turn))
         if crop.size == 0:
             metas.append(None)
             continue
@@ -106,14 +149,19 @@ def polys_from_seal_det(
 
 
 def line_images(
-    page: np.ndarray, seal_boxes: np.ndarray, polys_per_seal: Sequence[Sequence[np.ndarray]]
+    page: np.ndarray,
+    seal_boxes: np.ndarray,
+    polys_per_seal: Sequence[Sequence[np.ndarray]],
+    turns: Sequence[int] | None = None,
 ) -> list[np.ndarray]:
-    """The rectified BGR line image of every polygon, seals in order then polygons in order."""
+    """The rectified BGR line image of every polygon, seals in order then polygons in order;
+    ``turns``: quarter turns per box, the frame of its polygons (:func:`seal_regions`)."""
     lines: list[np.ndarray] = []
-    for box, polys in zip(seal_boxes, polys_per_seal, strict=True):
+    turns = [0] * len(seal_boxes) if turns is None else turns
+    for box, polys, turn in zip(seal_boxes, polys_per_seal, turns, strict=True):
         if not polys:
             continue
-        crop = _seal_view(page, box)
+        crop = _seal_view(page, box, int(turn))
         lines.extend(rectify_text_line(crop, poly) for poly in polys)
     return lines
 
@@ -158,14 +206,20 @@ def assemble(
     """Apply the rec score filter (``score >= thresh``) and build the result dict.
 
     ``layout_json``: PaddleX dicts of all layout boxes, None when layout detection was off;
-    ``texts``/``scores``/``angles`` are flat over all polygons in :func:`line_images` order;
-    ``angles`` (:func:`orient_lines`) is None when the orientation step did not run.
+    ``polys_per_seal``: per region of :func:`seal_regions` (per seal unless
+    ``use_seal_quarter_turns``); ``texts``/``scores``/``angles`` are flat over all polygons in
+    :func:`line_images` order; ``angles`` (:func:`orient_lines`) is None when the orientation
+    step did not run.
     """
     total = sum(len(polys) for polys in polys_per_seal)
     if not (len(texts) == len(scores) == total):
         raise ValueError(f"{len(texts)} texts and {len(scores)} scores for {total} polygons")
     if angles is not None and len(angles) != total:
         raise ValueError(f"{len(angles)} angles for {total} polygons")
+    if options.use_seal_quarter_turns:
+        polys_per_seal, texts, scores, angles = best_quarter_turns(
+            seal_boxes, polys_per_seal, texts, scores, angles
+        )
     lines_per_seal: list[list[SealText]] = []
     angles_per_seal: list[list[int]] | None = None if angles is None else []
     cursor = 0
@@ -181,6 +235,39 @@ def assemble(
             angles_per_seal.append([int(a) for a in angles[cursor - len(polys) : cursor]])
     return build_result(
         options, layout_json, seal_boxes, polys_per_seal, lines_per_seal, angles_per_seal
+    )
+
+
+def best_quarter_turns(
+    seal_boxes: np.ndarray,
+    polys_per_region: Sequence[Sequence[np.ndarray]],
+    texts: Sequence[str],
+    scores: Sequence[float],
+    angles: Sequence[int] | None,
+) -> tuple[list[list[np.ndarray]], list[str], list[float], list[int] | None]:
+    """Per seal, the reading of the quarter turn whose lines have the highest mean score (every
+    detected line, before the score filter; no line: 0.0; a tie keeps the lesser turn, so an
+    unreadable seal stays unturned), with its polygons turned back into the crop's frame
+    (:func:`unturn_poly`). Regions come as :func:`seal_regions` makes them: ``QUARTER_TURNS``
+    per seal, turns 0, 1, 2, 3. Returns per seal its polygons, and the chosen lines' texts,
+    scores and angles, flat."""
+    if len(polys_per_region) != QUARTER_TURNS * len(seal_boxes):
+        raise ValueError(f"{len(polys_per_region)} regions for {len(seal_boxes)} seals")
+    starts = np.cumsum([0, *(len(polys) for polys in polys_per_region)])
+    chosen_polys: list[list[np.ndarray]] = []
+    chosen: list[int] = []  # line indices kept, in order
+    for seal, box in enumerate(seal_boxes):
+        regions = range(seal * QUARTER_TURNS, (seal + 1) * QUARTER_TURNS)
+        means = [float(np.mean(scores[starts[r] : starts[r + 1]] or [0.0])) for r in regions]
+        region = regions[int(np.argmax(means))]  # first maximum: the lesser turn on a tie
+        turn = region - regions[0]
+        chosen_polys.append([unturn_poly(p, turn, _crop_hw(box)) for p in polys_per_region[region]])
+        chosen.extend(range(starts[region], starts[region + 1]))
+    return (
+        chosen_polys,
+        [texts[i] for i in chosen],
+        [scores[i] for i in chosen],
+        None if angles is None else [angles[i] for i in chosen],
     )
 
 
@@ -262,10 +349,11 @@ class SealRecognizer:
             rows = boxes[0, : int(count[0])]  # the rest are zero padding
             layout_boxes = layout_boxes_from_model(page_hw, rows, self.layout_info, options)
         seal_boxes = seal_boxes_from_layout(page_hw, layout_boxes, self.layout_info.seal_label)
-        det_in, metas = seal_det_inputs(page, seal_boxes, options.seal_det)
+        regions, turns = seal_regions(seal_boxes, options)
+        det_in, metas = seal_det_inputs(page, regions, options.seal_det, turns)
         prob_maps = [self.run_det(item[None])[0] for item in det_in]
         polys = polys_from_seal_det(prob_maps, metas, options.seal_det)
-        lines = line_images(page, seal_boxes, polys)
+        lines = line_images(page, regions, polys, turns)
         angles = None
         if options.use_textline_orientation:
             lines, angles = self.orient(lines)

@@ -1,8 +1,10 @@
-"""``use_textline_orientation`` through a real tritonserver: stamps turned by 180 degrees.
+"""Turned stamps through a real tritonserver: ``use_textline_orientation`` (180 degrees) and
+``use_seal_quarter_turns`` (90 and 270 degrees).
 
 PaddleX's seal pipeline reads a seal turned by 180 degrees upside down (nothing right on the
 demo seal); with the option the ensemble classifies every rectified line (``textline_ori``
-entry), turns the upside-down ones and reads them. Off, the result is the default one.
+entry), turns the upside-down ones and reads them. Off, the result is the default one. With
+quarter turns too, every seal is read at 0, 90, 180 and 270 degrees and the best kept.
 """
 
 from __future__ import annotations
@@ -112,3 +114,40 @@ def test_ensemble_equals_in_process_reference_with_the_option(
     want = reference.predict(page, parse_options({**ON, "use_layout_detection": False}))
     assert angles_of(got) == angles_of(want)
     assert all_texts(got) == all_texts(want)
+
+
+# --- use_seal_quarter_turns: seals turned by 90 or 270 degrees ----------------------------------
+
+BOTH = {**ON, "use_seal_quarter_turns": True, "use_layout_detection": False}
+
+
+@pytest.mark.parametrize("quarter_turns", [1, 3])
+@pytest.mark.parametrize("image", ["paddlex_seal_text_det.png", "nephren_10_oval.jpg"])
+def test_quarter_turns_read_a_seal_turned_sideways_as_upright(
+    grpc_client, eval_dir, image, quarter_turns
+):
+    client = ("grpc", grpc_client)
+    upright = cv2.imread(str(eval_dir / image))
+    turned = np.ascontiguousarray(np.rot90(upright, quarter_turns))
+    want = infer(client, png_bytes(upright), {"use_layout_detection": False})
+    off = infer(client, png_bytes(turned), {**ON, "use_layout_detection": False})
+    got = infer(client, png_bytes(turned), BOTH)
+    # the turn that undoes the stamp's is read: the picture itself, upright
+    assert all_texts(got) == all_texts(want) != all_texts(off)
+    height, width = turned.shape[:2]
+    [seal] = got["seal_res_list"]
+    for poly in seal["dt_polys"]:  # turned back into the (turned) picture's own pixels
+        points = np.array(poly)
+        assert (points >= 0).all() and (points[:, 0] <= width).all()
+        assert (points[:, 1] <= height).all()
+    assert len(seal["textline_orientation_angles"]) == len(seal["dt_polys"])
+
+
+def test_ensemble_equals_in_process_reference_with_quarter_turns(grpc_client, reference, eval_dir):
+    upright = cv2.imread(str(eval_dir / "nephren_10_oval.jpg"))
+    data = png_bytes(np.ascontiguousarray(np.rot90(upright, 1)))
+    got = infer(("grpc", grpc_client), data, BOTH)
+    page = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    want = reference.predict(page, parse_options(BOTH))
+    assert all_texts(got) == all_texts(want)
+    assert polys_of(got) == polys_of(want) and angles_of(got) == angles_of(want)

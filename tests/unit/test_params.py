@@ -135,10 +135,12 @@ def test_option_names_are_paddlex_predict_keywords_then_ours():
         "seal_rec_score_thresh",
         "keep_nested_seals",
         "use_textline_orientation",
+        "use_seal_quarter_turns",
     )
     assert [option.name for option in OPTIONS if not option.paddlex] == [
         "keep_nested_seals",
         "use_textline_orientation",
+        "use_seal_quarter_turns",
     ]
 
 
@@ -160,6 +162,7 @@ def test_table_defaults_are_the_pipeline_defaults():
         "seal_rec_score_thresh": 0.0,
         "keep_nested_seals": False,
         "use_textline_orientation": False,
+        "use_seal_quarter_turns": False,
     }
     # setting every option to its default changes nothing
     assert parse_options(defaults) == PipelineOptions()
@@ -181,6 +184,7 @@ def test_every_stored_option_lands_in_its_own_field():
         "seal_rec_score_thresh": 0.4,
         "keep_nested_seals": True,
         "use_textline_orientation": True,
+        "use_seal_quarter_turns": True,
     }
     stored = [option for option in OPTIONS if option.path]
     assert {option.name for option in stored} == set(changed)
@@ -242,3 +246,12 @@ def test_use_textline_orientation_is_our_extension_off_by_default():
     assert options_from_json(options.to_json()).use_textline_orientation is True
     with pytest.raises(InvalidOptionError, match="use_textline_orientation"):
         parse_options({"use_textline_orientation": "yes"})
+
+
+def test_use_seal_quarter_turns_is_our_extension_off_by_default():
+    assert parse_options({}).use_seal_quarter_turns is False
+    options = parse_options({"use_seal_quarter_turns": True})
+    assert options.use_seal_quarter_turns is True and not options.use_textline_orientation
+    assert options_from_json(options.to_json()).use_seal_quarter_turns is True
+    with pytest.raises(InvalidOptionError, match="use_seal_quarter_turns"):
+        parse_options({"use_seal_quarter_turns": 1})

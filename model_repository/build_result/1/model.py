@@ -1,7 +1,8 @@
 """Step 5: the result JSON (PaddleX keys plus page-frame seal boxes and texts).
 
 PIPELINE_OPTIONS, LAYOUT_JSON, SEAL_BOXES, packed polygons, LINE_TEXTS, LINE_SCORES, LINE_ANGLES
--> RESULT_JSON (one UTF-8 JSON document). The rec score filter is applied here.
+-> RESULT_JSON (one UTF-8 JSON document). The rec score filter is applied here, and with
+``use_seal_quarter_turns`` the choice of each seal's best-read quarter turn.
 """
 
 import json
@@ -22,11 +23,12 @@ class TritonPythonModel(PipelineStep):
     async def run(self, inputs):
         options = options_from_json(inputs[names.PIPELINE_OPTIONS][0].decode())
         seal_boxes = inputs[names.SEAL_BOXES]
+        regions, _ = pipeline.seal_regions(seal_boxes, options)
         polys = unpack_polys(
             inputs[names.POLY_POINTS],
             inputs[names.POLY_LENGTHS],
             inputs[names.POLY_SEAL_INDEX],
-            len(seal_boxes),
+            len(regions),
         )
         texts = [text.decode("utf-8") for text in inputs[names.LINE_TEXTS]]
         # the orientation step's angles only when it ran (else PaddleX's -1 per polygon)

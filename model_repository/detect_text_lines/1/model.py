@@ -3,7 +3,9 @@
 PAGE + SEAL_BOXES + PIPELINE_OPTIONS -> the polygons of all seals, packed flat: POLY_POINTS
 (P, 2) int32 seal-crop pixels, POLY_LENGTHS (L,), POLY_SEAL_INDEX (L,). Crops are resized and
 normalised here, run through the ``seal_det`` ONNX entry via BLS (equal shapes stacked up to
-``seal_det_max_batch_size``; zero seals make no call) and post-processed in polygon mode.
+``seal_det_max_batch_size``; zero seals make no call) and post-processed in polygon mode. With
+``use_seal_quarter_turns`` each seal is four regions (``pipeline.seal_regions``: the crop turned
+0-3 quarter turns), POLY_SEAL_INDEX indexes those regions and polygons are in the turned crop.
 """
 
 from seal_ocr import pipeline
@@ -19,8 +21,10 @@ class TritonPythonModel(PipelineStep):
 
     async def run(self, inputs):
         page, seal_boxes = inputs[names.PAGE], inputs[names.SEAL_BOXES]
-        params = options_from_json(inputs[names.PIPELINE_OPTIONS][0].decode()).seal_det
-        det_inputs, metas = pipeline.seal_det_inputs(page, seal_boxes, params)
+        options = options_from_json(inputs[names.PIPELINE_OPTIONS][0].decode())
+        params = options.seal_det
+        regions, turns = pipeline.seal_regions(seal_boxes, options)
+        det_inputs, metas = pipeline.seal_det_inputs(page, regions, params, turns)
         prob_maps = await self.infer_items(
             names.SEAL_DET_MODEL,
             names.SEAL_DET_IMAGE,

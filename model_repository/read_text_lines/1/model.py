@@ -7,7 +7,8 @@ piecewise homography; with ``use_textline_orientation`` all lines of the page go
 the upside-down ones are turned by 180 degrees (angles 0/1; -1 each without the option). Lines
 are resized to height 48 at their own width (batch-1 semantics), run through ``text_rec`` via BLS
 (equal widths stacked up to ``text_rec_max_batch_size``) and CTC-decoded with the entry's
-dictionary.
+dictionary. Polygons belong to the regions of ``pipeline.seal_regions`` (four turned crops per
+seal with ``use_seal_quarter_turns``).
 """
 
 import numpy as np
@@ -33,13 +34,14 @@ class TritonPythonModel(PipelineStep):
     async def run(self, inputs):
         page, seal_boxes = inputs[names.PAGE], inputs[names.SEAL_BOXES]
         options = options_from_json(inputs[names.PIPELINE_OPTIONS][0].decode())
+        regions, turns = pipeline.seal_regions(seal_boxes, options)
         polys = unpack_polys(
             inputs[names.POLY_POINTS],
             inputs[names.POLY_LENGTHS],
             inputs[names.POLY_SEAL_INDEX],
-            len(seal_boxes),
+            len(regions),
         )
-        lines = pipeline.line_images(page, seal_boxes, polys)
+        lines = pipeline.line_images(page, regions, polys, turns)
         angles = [NOT_CLASSIFIED] * len(lines)
         if options.use_textline_orientation:
             classes = await self.infer_items(
