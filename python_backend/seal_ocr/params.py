@@ -132,13 +132,14 @@ class Flag:
 
 @dataclass(frozen=True)
 class NotDeployed(Flag):
-    """A PaddleX switch of a stage this service does not deploy: only ``false`` is accepted."""
+    """A PaddleX switch of a stage this service does not deploy: only ``false`` is accepted;
+    ``why`` ends the refusal (what is missing, where it is explained)."""
+
+    why: str = "the document preprocessor is not deployed in this service"
 
     def parse(self, name: str, value: Any, current: Any) -> bool:
         if super().parse(name, value, current):
-            raise InvalidOptionError(
-                f"option {name!r}: the document preprocessor is not deployed in this service"
-            )
+            raise InvalidOptionError(f"option {name!r}: {self.why}")
         return False
 
     def describe(self) -> str:
@@ -297,13 +298,20 @@ _DET_THRESHOLD = Number(0.0, 1.0, zero_is_default=True)
 OPTIONS: tuple[Option, ...] = (
     Option(
         "use_doc_orientation_classify",
-        NotDeployed(),
+        NotDeployed(
+            "page orientation classification (PP-LCNet_x1_0_doc_ori, PaddleX's document "
+            "preprocessor) is not deployed in this service (docs/pipeline.md §10.4)"
+        ),
         "document orientation classification; the document preprocessor is not deployed",
         target=None,
     ),
     Option(
         "use_doc_unwarping",
-        NotDeployed(),
+        NotDeployed(
+            "document unwarping (UVDoc, PaddleX's document preprocessor) is not deployed in "
+            "this service: the model converts to ONNX, but no step runs it yet "
+            "(docs/pipeline.md §10.4)"
+        ),
         "document unwarping; the document preprocessor is not deployed",
         target=None,
     ),

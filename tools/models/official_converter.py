@@ -54,11 +54,14 @@ def ensure_converter_venv(venv: Path = DEFAULT_CONVERTER_VENV) -> Path:
 
 def convert(python: Path, model_dir: Path, out: Path) -> dict[str, Any]:
     """Run paddle_convert.py in the converter venv; returns the parsed inference.yml."""
+    out.parent.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
-        [str(python), str(CONVERTER_SCRIPT), str(model_dir), str(out), "--opset", str(OPSET)],
+        [str(python), str(CONVERTER_SCRIPT), str(model_dir.resolve()), str(out.resolve()),
+         "--opset", str(OPSET)],
         capture_output=True,
         text=True,
-    )
+        cwd=out.parent,  # paddle2onnx's shape inference leaves temporary files in its cwd
+    )  # fmt: skip
     if result.returncode != 0:
         raise OfficialModelError(
             f"conversion of {model_dir.name} failed:\n"
