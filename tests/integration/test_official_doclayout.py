@@ -59,6 +59,7 @@ def test_the_paddlex_profile_installs_paddlex_3_7_2s_models(paddlex_profile):
         "layout": "PP-DocLayout-L",
         "seal_det": "PP-OCRv4_server_seal_det",
         "text_rec": "PP-OCRv4_server_rec",
+        "textline_ori": "PP-LCNet_x0_25_textline_ori",
     }
     info = LayoutInfo.from_file(paddlex_profile / names.LAYOUT_INFO_FILE)
     assert len(info.labels) == 23 and info.labels[DOCLAYOUT_SEAL_CLASS] == info.seal_label == "seal"

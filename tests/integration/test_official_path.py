@@ -23,6 +23,7 @@ import tritonclient.grpc as grpcclient
 
 from seal_ocr import tensor_names as names
 from seal_ocr.model_info import LayoutInfo
+from seal_ocr.textline_ori import TextlineOriInfo
 from seal_triton.launcher import ServerConfig, TritonServer
 from tests.conftest import MODEL_REPOSITORY, REPO_ROOT
 from tests.unit.test_official_models import ArchiveServer
@@ -36,11 +37,9 @@ GENERATED = ("model.onnx", "*_info.json", "characters.txt", "models.json", "__py
 
 
 def copy_without_official_roles(repository):
-    """The tracked repository without the three roles' generated files; the entries the
-    official path does not install (textline_ori) keep their stand-ins, as in `make models`."""
+    """The tracked repository without the roles' generated files (the official path installs
+    every ONNX entry)."""
     shutil.copytree(MODEL_REPOSITORY, repository, ignore=shutil.ignore_patterns(*GENERATED))
-    for kept in (f"{names.TEXTLINE_ORI_MODEL}/1/model.onnx", names.TEXTLINE_ORI_INFO_FILE):
-        shutil.copyfile(MODEL_REPOSITORY / kept, repository / kept)
     return repository
 
 
@@ -85,6 +84,7 @@ def test_auto_chose_official_and_resumed_the_cut_download(official_install):
         "layout": LAYOUT,
         "seal_det": "PP-OCRv4_mobile_seal_det",
         "text_rec": "PP-OCRv4_mobile_rec",
+        "textline_ori": "PP-LCNet_x0_25_textline_ori",
     }
     assert all(len(m["sha256"]) == 64 for m in summary["models"].values())
 
@@ -96,6 +96,11 @@ def test_installed_files_carry_the_yml_facts(official_install):
     assert info.input_hw == (64, 64)
     characters = (repository / names.CHARACTERS_FILE).read_text("utf-8").splitlines()
     assert len(characters) == 6623 and characters[0] == "一"
+    # PaddleX's ClasPredictor recipe from the yml: RGB, stretched to 160 x 80, top-1 decides
+    ori = TextlineOriInfo.from_file(repository / names.TEXTLINE_ORI_INFO_FILE)
+    assert (ori.input_hw, ori.keep_ratio, ori.channels) == ((80, 160), False, "RGB")
+    assert ori.labels == ("0_degree", "180_degree") and ori.turned_class == 1
+    assert ori.min_score == 0.0 and "PP-LCNet_x0_25_textline_ori" in ori.source
     notes = " ".join(summary["models"]["layout"]["notes"])
     assert "im_shape computed" in notes and "normalisation" in notes
     # the tracked configs were not touched; the temp repository's got the model's input size
@@ -158,6 +163,8 @@ def official_server(official_install):
          {names.SEAL_DET_PROB: (2, 1, 64, 96)}),
         (names.TEXT_REC_MODEL, {names.TEXT_REC_IMAGE: (3, 3, 48, 320)},
          {names.TEXT_REC_PROB: (3, 40, 6625)}),
+        (names.TEXTLINE_ORI_MODEL, {names.TEXTLINE_ORI_IMAGE: (5, 3, 80, 160)},
+         {names.TEXTLINE_ORI_PROB: (5, 2)}),
     ],
 )  # fmt: skip
 def test_triton_loads_and_serves_each_converted_model(official_server, model, feeds, expected):

@@ -116,6 +116,7 @@ def test_profiles_and_layout_choices_follow_the_paddlex_tables():
         "layout": "PicoDet-S_layout_3cls",
         "seal_det": "PP-OCRv4_mobile_seal_det",
         "text_rec": "PP-OCRv4_mobile_rec",
+        "textline_ori": "PP-LCNet_x0_25_textline_ori",
     }
     server = official.select_models("server")
     assert server["seal_det"].name == "PP-OCRv4_server_seal_det"
@@ -138,7 +139,9 @@ def test_profiles_and_layout_choices_follow_the_paddlex_tables():
         "layout": "PP-DocLayout-L",
         "seal_det": "PP-OCRv4_server_seal_det",
         "text_rec": "PP-OCRv4_server_rec",
+        "textline_ori": "PP-LCNet_x0_25_textline_ori",
     }
+    assert official.model_choices("textline_ori") == ["PP-LCNet_x0_25_textline_ori"]
     v5 = official.select_models("mobile", models={"text_rec": "PP-OCRv5_server_rec"})
     assert v5["text_rec"].url.endswith("/PP-OCRv5_server_rec_infer.tar")
     with pytest.raises(official.OfficialModelError, match="choose one of"):
@@ -500,16 +503,3 @@ def test_rec_class_count_is_written_into_every_config_and_back(tmp_path):
         assert list(config.output[0].dims) == [-1, 18385]
     assert official.set_rec_classes(entry, 6625)
     assert {p: p.read_bytes() for p in originals} == originals
-
-
-def test_the_document_preprocessor_options_say_why_they_are_refused():
-    from seal_ocr.params import InvalidOptionError, parse_options
-
-    reasons = {
-        "use_doc_orientation_classify": "PP-LCNet_x1_0_doc_ori",
-        "use_doc_unwarping": "UVDoc",
-    }
-    for option, model in reasons.items():
-        with pytest.raises(InvalidOptionError) as error:
-            parse_options({option: True})
-        assert model in str(error.value) and "docs/pipeline.md §10.4" in str(error.value)

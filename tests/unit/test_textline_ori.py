@@ -238,3 +238,51 @@ def test_served_model_turns_upside_down_lines_only(served, text: str) -> None:
     oriented, angles = orient_lines(lines, list(probs), info)
     assert angles == [UPRIGHT, TURNED], probs
     assert all(np.array_equal(line, upright) for line in oriented)
+
+
+# ---------------------------------------------------------------------------------------------
+# The official model's recipe, read from its inference.yml (make models SOURCE=official)
+# ---------------------------------------------------------------------------------------------
+
+
+def _official_yml() -> dict:
+    """PP-LCNet_x0_25_textline_ori's inference.yml as the tiny test archive writes it."""
+    from tools.models.tiny_paddle_models import ARCHIVES, _config
+
+    name = "PP-LCNet_x0_25_textline_ori"
+    kind, labels = ARCHIVES[name]
+    return _config(name, kind, labels)
+
+
+def test_the_official_yml_gives_paddlexs_recipe() -> None:
+    from tools.models.official_yml import textline_ori_facts
+
+    assert textline_ori_facts(_official_yml(), source="x") == TextlineOriInfo(
+        **{**OFFICIAL.__dict__, "source": "x"}
+    )
+
+
+def _with_crop(yml: dict) -> None:
+    yml["PreProcess"]["transform_ops"].insert(0, {"CropImage": {"size": 80}})
+
+
+def _resized_by_short_side(yml: dict) -> None:
+    yml["PreProcess"]["transform_ops"][0] = {"ResizeImage": {"resize_short": 80}}
+
+
+def _three_classes(yml: dict) -> None:
+    yml["PostProcess"]["Topk"]["label_list"] = ["0", "90", "180"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [(_with_crop, "CropImage"), (_resized_by_short_side, "fixed size"), (_three_classes, "two")],
+)
+def test_an_official_yml_the_library_cannot_follow_is_refused(change, message) -> None:
+    from tools.models.official_catalog import OfficialModelError
+    from tools.models.official_yml import textline_ori_facts
+
+    config = _official_yml()
+    change(config)
+    with pytest.raises(OfficialModelError, match=message):
+        textline_ori_facts(config)

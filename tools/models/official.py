@@ -1,7 +1,7 @@
 """``make models SOURCE=official``: the official PaddleX inference models, through paddle2onnx.
 
-For each role (``layout``, ``seal_det``, ``text_rec``) of the chosen profile (``mobile`` or
-``server``, layout model selectable), this module
+For each role (``layout``, ``seal_det``, ``text_rec``, ``textline_ori``) of the chosen profile
+(``mobile`` or ``server``, layout model selectable), this module
 
 1. downloads ``<base_url>/<name>_infer.tar`` into ``.cache/official/archives`` (resumable with
    HTTP Range, tqdm progress bar, retries, clear errors);
@@ -18,7 +18,8 @@ For each role (``layout``, ``seal_det``, ``text_rec``) of the chosen profile (``
    ``seal_ocr.tensor_names`` and checks names, dtypes and ranks against the entry's
    ``config.pbtxt`` and ``configs/cpu.pbtxt``;
 5. installs ``<entry>/1/model.onnx``, ``layout/layout_info.json`` (labels from the yml, seal label
-   ``seal``) and ``text_rec/characters.txt`` (the yml's ``character_dict``).
+   ``seal``), ``text_rec/characters.txt`` (the yml's ``character_dict``) and
+   ``textline_ori/textline_ori_info.json`` (the classifier's input recipe and labels).
 
 A role may instead come from a local model (``make models SEAL_DET=dir TEXT_REC=x.onnx
 LAYOUT_MODEL=dir``, ``official_local``): the user's own PaddleX inference directory or ONNX file
@@ -81,6 +82,7 @@ from tools.models.official_yml import (
     det_facts,
     layout_facts,
     rec_facts,
+    textline_ori_facts,
 )
 
 # what `make models`, `make official-env` and the tests use, from one place
@@ -108,10 +110,16 @@ __all__ = [
     "set_layout_input_hw",
     "set_rec_classes",
     "stage_local",
+    "textline_ori_facts",
     "verify_archive",
 ]
 
-ROLES = (names.LAYOUT_MODEL, names.SEAL_DET_MODEL, names.TEXT_REC_MODEL)
+ROLES = (
+    names.LAYOUT_MODEL,
+    names.SEAL_DET_MODEL,
+    names.TEXT_REC_MODEL,
+    names.TEXTLINE_ORI_MODEL,
+)
 
 
 def _adapt_layout(model: onnx.ModelProto, facts: dict[str, Any]) -> list[str]:
@@ -164,6 +172,16 @@ def _adapt_rec(model: onnx.ModelProto, facts: dict[str, Any]) -> list[str]:
     return []
 
 
+def _adapt_textline_ori(model: onnx.ModelProto, labels: int) -> list[str]:
+    graph = model.graph
+    rename_single_input(graph, names.TEXTLINE_ORI_IMAGE)
+    rename_outputs(graph, [names.TEXTLINE_ORI_PROB])
+    classes = static_dims(graph.output[0])[-1]
+    if classes not in (None, labels):
+        raise OfficialModelError(f"textline_ori model has {classes} classes, its yml {labels}")
+    return []
+
+
 def install_model(
     role: str,
     onnx_path: Path,
@@ -186,6 +204,10 @@ def install_model(
     elif role == names.SEAL_DET_MODEL:
         facts = det_facts(config)
         notes = _adapt_det(model, facts)
+    elif role == names.TEXTLINE_ORI_MODEL:
+        source = f"{record.source}: {record.model} (PaddleX inference model via paddle2onnx)"
+        facts = {"info": textline_ori_facts(config, source)}
+        notes = _adapt_textline_ori(model, len(facts["info"].labels))
     else:
         facts = rec_facts(config)
         notes = _adapt_rec(model, facts)
@@ -219,6 +241,10 @@ def install_model(
             "\n".join(facts["characters"]) + "\n", "utf-8"
         )
         installed["characters"] = len(facts["characters"])
+    elif role == names.TEXTLINE_ORI_MODEL:
+        info = facts["info"]
+        (repository / names.TEXTLINE_ORI_INFO_FILE).write_text(info.to_json() + "\n", "utf-8")
+        installed["labels"] = list(info.labels)
     else:
         installed["postprocess"] = facts["postprocess"]
     installed["notes"] = notes
@@ -258,7 +284,7 @@ def prepare_official(
     models: Mapping[str, str] | None = None,
     download_official: bool = True,
 ) -> dict[str, Any]:
-    """Install the three roles, converted and checked; returns a summary.
+    """Install the four roles, converted and checked; returns a summary.
 
     Each role's model is the official one of ``profile`` (``layout`` and ``models``, role ->
     official name, overriding), downloaded and verified, unless ``local`` maps the role to a

@@ -7,6 +7,7 @@ from typing import Any
 
 from seal_ocr.layout import IMAGENET_MEAN, IMAGENET_STD
 from seal_ocr.params import MERGE_MODES
+from seal_ocr.textline_ori import TextlineOriInfo
 from tools.models.official_catalog import OfficialModelError
 
 OFFICIAL_SEAL_LABEL = "seal"
@@ -145,3 +146,46 @@ def rec_facts(config: dict[str, Any]) -> dict[str, Any]:
     if not characters:
         raise OfficialModelError("rec inference.yml has no PostProcess.character_dict")
     return {"characters": characters, "image_shape": list(shape)}
+
+
+def textline_ori_facts(config: dict[str, Any], source: str = "") -> TextlineOriInfo:
+    """The text-line orientation model's input recipe, as PaddleX's ``ClasPredictor`` runs it
+    (``PP-LCNet_x0_25_textline_ori``): the line read as RGB, ``ResizeImage`` ``size`` [w, h]
+    (stretched, bilinear), ``NormalizeImage`` per channel, ``ToCHWImage``; ``Topk`` labels, the
+    one naming 180 degrees turns a line, the top-1 class decides (no threshold)."""
+    ops = dict(_ops(config))
+    unknown = set(ops) - {"ResizeImage", "NormalizeImage", "ToCHWImage"}
+    resize = ops.get("ResizeImage") or {}
+    if unknown or "size" not in resize or resize.get("resize_short"):
+        raise OfficialModelError(
+            f"textline_ori preprocessing {[name for name, _ in _ops(config)]} {resize!r}: "
+            "seal_ocr.textline_ori implements ResizeImage to a fixed size, NormalizeImage and "
+            "ToCHWImage only"
+        )
+    width, height = (int(v) for v in resize["size"])
+    if str(resize.get("interpolation", "LINEAR")).upper() != "LINEAR":
+        raise OfficialModelError(f"textline_ori ResizeImage {resize!r}: bilinear only")
+    norm = ops.get("NormalizeImage", {})
+    if norm.get("order", "") not in ("", "hwc") or int(norm.get("channel_num", 3)) != 3:
+        raise OfficialModelError(f"textline_ori NormalizeImage {norm!r} not implemented")
+    labels = [
+        str(label)
+        for label in ((config.get("PostProcess") or {}).get("Topk") or {}).get("label_list") or []
+    ]
+    turned = [i for i, label in enumerate(labels) if "180" in label]
+    if len(labels) != 2 or len(turned) != 1:
+        raise OfficialModelError(
+            f"textline_ori Topk label_list {labels}: two classes, one of them 180 degrees"
+        )
+    return TextlineOriInfo(
+        input_hw=(height, width),
+        keep_ratio=False,
+        channels="RGB",  # ClasPredictor reads every image as RGB
+        scale=_scale(norm.get("scale", 1 / 255)),
+        mean=tuple(float(v) for v in norm.get("mean", IMAGENET_MEAN)),
+        std=tuple(float(v) for v in norm.get("std", IMAGENET_STD)),
+        labels=tuple(labels),
+        turned_class=turned[0],
+        min_score=0.0,
+        source=source,
+    )

@@ -70,6 +70,7 @@ LOCAL_MODEL_FLAGS = {
     names.LAYOUT_MODEL: "--layout-model",
     names.SEAL_DET_MODEL: "--seal-det",
     names.TEXT_REC_MODEL: "--text-rec",
+    names.TEXTLINE_ORI_MODEL: "--textline-ori",
 }
 # the exporter's tensor names -> names that say what the tensor holds
 DET_RENAMES = {"x": names.SEAL_DET_IMAGE, "sigmoid_0.tmp_0": names.SEAL_DET_PROB}
