@@ -503,3 +503,16 @@ def test_rec_class_count_is_written_into_every_config_and_back(tmp_path):
         assert list(config.output[0].dims) == [-1, 18385]
     assert official.set_rec_classes(entry, 6625)
     assert {p: p.read_bytes() for p in originals} == originals
+
+
+def test_the_document_preprocessor_options_say_why_they_are_refused():
+    from seal_ocr.params import InvalidOptionError, parse_options
+
+    reasons = {
+        "use_doc_orientation_classify": "PP-LCNet_x1_0_doc_ori",
+        "use_doc_unwarping": "UVDoc",
+    }
+    for option, model in reasons.items():
+        with pytest.raises(InvalidOptionError) as error:
+            parse_options({option: True})
+        assert model in str(error.value) and "docs/pipeline.md §10.4" in str(error.value)

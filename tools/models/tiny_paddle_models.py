@@ -19,6 +19,11 @@ model's input/output signature (random weights, a few kB):
 - text-line orientation (``PP-LCNet_x0_25_textline_ori``): ``x`` [N,3,80,160] -> softmax [N,2],
   its yml as PaddleX's ``ClasPredictor`` reads it (ResizeImage, NormalizeImage, ToCHWImage, Topk
   labels ``0_degree``/``180_degree``).
+- ``UVDoc``'s operator set (PaddleX's UVDocNet, tiny): ``image`` [N,3,H,W] -> bilinear resize
+  (align_corners) to a fixed size, convolutions with reflect padding, dilation and a stride,
+  batch norm, PReLU, a 2-channel grid, resized back to (H, W) and ``grid_sample``
+  (align_corners) of the input -> [N,3,H,W]; ``UVDoc_reference.npz`` beside the archive holds
+  an input and Paddle's own output for it (does the converted model compute the same?).
 
     .cache/venv-official/bin/python tools/models/tiny_paddle_models.py OUT_DIR
 """
@@ -62,7 +67,9 @@ ARCHIVES = {
     "PP-OCRv4_server_rec": ("rec", DICTIONARY),
     "PP-OCRv5_mobile_rec": ("rec", DICTIONARY_V5),
     "PP-LCNet_x0_25_textline_ori": ("cls", ["0_degree", "180_degree"]),
+    "UVDoc": ("uvdoc", None),
 }
+UVDOC_INNER_HW = (71, 49)  # UVDoc resizes every page to 712 x 488 inside the network
 
 
 def _network(kind: str, labels: list[str] | None):
@@ -115,6 +122,30 @@ def _network(kind: str, labels: list[str] | None):
             steps = pooled.squeeze(2).transpose([0, 2, 1])  # [N, W/8, 3]
             return paddle.nn.functional.softmax(self.fc(steps), axis=-1)
 
+    class UVDoc(paddle.nn.Layer):
+        def __init__(self):
+            super().__init__()
+            conv = paddle.nn.Conv2D
+            self.head = conv(3, 8, 5, padding=2, padding_mode="reflect", bias_attr=False)
+            self.norm = paddle.nn.BatchNorm2D(8)
+            self.act = paddle.nn.PReLU()
+            self.down = conv(8, 8, 5, stride=2, padding=2)
+            self.bridge = conv(8, 8, 3, padding=2, dilation=2)
+            self.grid = conv(16, 2, 5, padding=2, padding_mode="reflect")
+
+        def forward(self, image):
+            height, width = paddle.shape(image)[2], paddle.shape(image)[3]
+            functional = paddle.nn.functional
+            x = functional.interpolate(
+                image, size=list(UVDOC_INNER_HW), mode="bilinear", align_corners=True
+            )
+            x = self.act(self.down(self.act(self.norm(self.head(x)))))
+            grid = paddle.tanh(self.grid(paddle.concat([self.bridge(x), x], axis=1)))
+            grid = functional.interpolate(
+                grid, size=[height, width], mode="bilinear", align_corners=True
+            )
+            return functional.grid_sample(image, grid.transpose([0, 2, 3, 1]), align_corners=True)
+
     class Cls(paddle.nn.Layer):
         def __init__(self, classes: int):
             super().__init__()
@@ -136,6 +167,8 @@ def _network(kind: str, labels: list[str] | None):
         return Det(), [spec([None, 3, None, None], "float32", "x")]
     if kind == "cls":
         return Cls(len(labels)), [spec([None, 3, 80, 160], "float32", "x")]
+    if kind == "uvdoc":
+        return UVDoc(), [spec([None, 3, None, None], "float32", "image")]
     return Rec(len(labels) + 2), [spec([None, 3, 48, None], "float32", "x")]
 
 
@@ -160,6 +193,15 @@ def _config(name: str, kind: str, labels: list[str] | None) -> dict:
             config.update(layout_nms=True, layout_unclip_ratio=[1.0, 1.0],
                           layout_merge_bboxes_mode="large")  # fmt: skip
         return config
+    if kind == "uvdoc":  # as PaddleX's UVDoc yml: /255 in, x 255 out
+        return {
+            "Global": {"model_name": name},
+            "PreProcess": {"transform_ops": [
+                {"NormalizeImage": {"scale": "1./255.", "mean": [0, 0, 0], "std": [1, 1, 1]}},
+                {"ToCHWImage": None},
+            ]},
+            "PostProcess": {"name": "DocTrPostProcess", "scale": 255.0},
+        }  # fmt: skip
     if kind == "cls":  # PP-LCNet_x0_25_textline_ori's inference.yml
         return {
             "Global": {"model_name": name},
@@ -214,6 +256,12 @@ def build(out_dir: Path, only: list[str] | None = None) -> list[Path]:
                 yaml.safe_dump(_config(name, kind, labels), allow_unicode=True, sort_keys=False),
                 "utf-8",
             )
+            if kind == "uvdoc":  # Paddle's own output for one page, to compare conversions with
+                import numpy as np
+
+                page = np.random.default_rng(0).uniform(0, 1, (1, 3, 90, 70)).astype("float32")
+                expected = network(paddle.to_tensor(page)).numpy()
+                np.savez(out_dir / f"{name}_reference.npz", image=page, expected=expected)
             archive = out_dir / f"{name}_infer.tar"
             with tarfile.open(archive, "w") as tar:
                 for file in sorted(model_dir.iterdir()):
