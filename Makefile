@@ -21,7 +21,7 @@ MODELS_REQUEST := .build/models-request
 PYTEST_ARGS ?=
 SOAK_MINUTES ?= 30
 
-.PHONY: help setup models serve stop test test-unit test-integration parity parity-fast lint format clean perf locust bench overload soak official-env serve-cpu serve-gpu test-official FORCE
+.PHONY: help setup models serve stop test test-unit test-integration parity parity-fast rotation-eval lint format clean perf locust bench overload soak official-env serve-cpu serve-gpu test-official FORCE
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -45,7 +45,7 @@ MODELS_ARGS := --source $(SOURCE) --profile $(PROFILE) $(if $(LAYOUT),--layout $
 $(MODELS_REQUEST): FORCE
 	@mkdir -p $(@D); echo "$(MODELS_ARGS)" | cmp -s - $@ || echo "$(MODELS_ARGS)" > $@
 
-$(MODELS_STAMP): $(SETUP_STAMP) $(MODELS_REQUEST) tools/models/prepare.py tools/models/picodet_wrapper.py tools/models/layout_contract.py
+$(MODELS_STAMP): $(SETUP_STAMP) $(MODELS_REQUEST) tools/models/prepare.py tools/models/picodet_wrapper.py tools/models/layout_contract.py python_backend/seal_ocr/textline_ori.py
 	$(VPY) -m tools.models.prepare $(MODELS_ARGS)
 
 official-env: setup ## create .cache/venv-official: paddle2onnx + PaddlePaddle CPU (the `official` extra)
@@ -89,6 +89,9 @@ parity: setup models ## real PaddleX 3.7.2 vs the ensemble on real + 120 synthet
 parity-fast: setup models ## the same on 3 real + 6 synthetic pages (CI)
 	bash parity/run.sh fast
 
+rotation-eval: setup models ## seals turned 0-345 degrees: lines read right, PaddleX vs the options
+	$(VPY) -m tools.eval.rotation $(ROTATION_ARGS)
+
 perf: setup models ## perf_analyzer sweep (concurrency 1-16) -> perf/results/perf_analyzer.{csv,md}
 	bash perf/install_perf_analyzer.sh
 	$(VPY) -m perf.perf_analyzer_sweep $(PERF_ARGS)
@@ -117,4 +120,4 @@ format: setup ## ruff format and autofix
 	$(VENV)/bin/ruff check --fix .
 
 clean: ## remove built models, caches and the build dir (keeps .venv)
-	rm -rf .build .cache .venv-paddlex $(REPO)/*/1/model.onnx $(REPO)/layout/layout_info.json $(REPO)/text_rec/characters.txt $(REPO)/models.json
+	rm -rf .build .cache .venv-paddlex $(REPO)/*/1/model.onnx $(REPO)/layout/layout_info.json $(REPO)/text_rec/characters.txt $(REPO)/textline_ori/textline_ori_info.json $(REPO)/models.json

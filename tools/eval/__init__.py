@@ -1,0 +1,1 @@
+"""Evaluations anyone can rerun (``make rotation-eval``): see :mod:`tools.eval.rotation`."""
