@@ -151,3 +151,19 @@ def test_ensemble_equals_in_process_reference_with_quarter_turns(grpc_client, re
     want = reference.predict(page, parse_options(BOTH))
     assert all_texts(got) == all_texts(want)
     assert polys_of(got) == polys_of(want) and angles_of(got) == angles_of(want)
+
+
+def test_paddlexs_hps_protocol_carries_the_option_by_its_ocr_api_name(grpc_client, eval_dir):
+    """``useTextlineOrientation`` (PaddleX's OCR serving field) through ``seal-recognition``."""
+    from tests.integration.test_hps import b64, hps_infer, rec_texts
+
+    body = {"file": b64(turned_180(eval_dir, "paddlex_seal_text_det.png")), "fileType": 1}
+    body |= {"useLayoutDetection": False, "visualize": False}
+    off = hps_infer("grpc", grpc_client, body)
+    on = hps_infer("grpc", grpc_client, {**body, "useTextlineOrientation": True})
+    assert off["errorCode"] == on["errorCode"] == 0
+    [page_off], [page_on] = off["result"]["sealRecResults"], on["result"]["sealRecResults"]
+    assert "发票专用章" in rec_texts(page_on) and "发票专用章" not in rec_texts(page_off)
+    [seal] = page_on["prunedResult"]["seal_res_list"]
+    assert seal["model_settings"]["use_textline_orientation"] is True
+    assert 1 in seal["textline_orientation_angles"]
