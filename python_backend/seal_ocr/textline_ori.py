@@ -151,9 +151,9 @@ def turn_180(line: np.ndarray) -> np.ndarray:
     Not PaddleX's ``rotate_image(line, 180)``: its bicubic ``warpAffine`` maps column x to
     w - x, so the turned line also moves by one pixel, row 0 and column 0 come out black and the
     line's last row and column are lost. That costs characters on short seal lines (the oval seal
-    turned 180 degrees reads 现金收汽育 instead of 现金收讫章; ``make rotation-eval``, synthetic
-    set: 34 lines read right instead of 43 in a first run on 2 seals), so lines are turned
-    exactly here; which lines are turned is PaddleX's decision (:func:`turned_lines`).
+    turned 180 degrees reads 现金收汽育 instead of 现金收讫章; ``python -m tools.eval.rotation
+    --seals 2``: 34 synthetic lines read right instead of 43), so lines are turned exactly here;
+    which lines are turned is PaddleX's decision (:func:`turned_lines`).
     """
     return cv2.rotate(line, cv2.ROTATE_180)
 
