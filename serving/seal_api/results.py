@@ -23,6 +23,7 @@ from seal_client import visualize
 from seal_client.inputs import Page
 from seal_client.result import SealResult
 from seal_ocr.pipeline import line_images
+from seal_ocr.textline_ori import TURNED, turn_180
 
 PRUNED_KEYS = frozenset({"input_path", "page_index"})
 # our additions to PaddleX's result JSON: served as the page's ``texts``, not in prunedResult
@@ -90,11 +91,31 @@ def page_details(page: Page, image: np.ndarray, result: dict[str, Any]) -> dict[
         [np.asarray(poly, dtype=np.int32) for poly in seal["rec_polys"]]
         for seal in result["seal_res_list"]
     ]
+    turned = [flag for seal in result["seal_res_list"] for flag in kept_lines_turned(seal)]
+    lines = line_images(image, boxes, kept)
     return {
         "pageNumber": 1 if page.page_index is None else page.page_index + 1,
         "sealBoxes": result["seal_boxes"],
-        "lineImages": [png_base64(line) for line in line_images(image, boxes, kept)],
+        "lineImages": [
+            png_base64(turn_180(line) if flip else line)
+            for line, flip in zip(lines, turned, strict=True)
+        ],
     }
+
+
+def kept_lines_turned(seal: dict[str, Any]) -> list[bool]:
+    """Per kept line of one seal result (``rec_polys``), whether ``use_textline_orientation``
+    turned it by 180 degrees before it was read.
+
+    ``textline_orientation_angles`` has one entry per detected polygon (``dt_polys``); the kept
+    polygons are a subsequence of those, in order, so each takes the angle of the next equal one.
+    """
+    angles = seal.get("textline_orientation_angles") or []
+    detected = iter(zip(seal["dt_polys"], angles, strict=False))
+    flags: list[bool] = []
+    for poly in seal["rec_polys"]:
+        flags.append(next((angle == TURNED for d, angle in detected if d == poly), False))
+    return flags
 
 
 def ocr_picture(page: np.ndarray, texts: list[dict[str, Any]], font: Path) -> np.ndarray:

@@ -18,7 +18,7 @@ import pytest
 
 from seal_api import ApiError, ApiSettings, handle
 from seal_api.files import FILE_TYPE_PDF, load_document, pdf_page_selection
-from seal_api.results import page_details, page_result
+from seal_api.results import kept_lines_turned, page_details, page_result
 from seal_api.schemas import SealRecResult
 from seal_client.inputs import Page
 
@@ -135,6 +135,29 @@ def test_details_give_page_number_seal_boxes_and_one_line_image_per_text():
     [line] = [decode_png(text) for text in details["lineImages"]]  # the kept polygon only
     # an axis-aligned polygon rectifies to the page pixels it covers, losslessly
     np.testing.assert_array_equal(line, page[22:32, 12:40])
+
+
+def test_a_line_the_orientation_step_turned_is_shown_turned():
+    page = noise_page()
+    result = ensemble_result()
+    seal = result["seal_res_list"][0]
+    # both polygons classified; the kept one (first) turned by 180 degrees, the dropped not
+    seal["textline_orientation_angles"] = [1, 0]
+    [line] = [
+        decode_png(text) for text in page_details(Page(None, None, b""), page, result)["lineImages"]
+    ]
+    np.testing.assert_array_equal(line, page[22:32, 12:40][::-1, ::-1])
+
+
+def test_kept_lines_take_the_angle_of_their_own_detected_polygon():
+    seal = {
+        "dt_polys": [DROPPED, KEPT],
+        "rec_polys": [KEPT],
+        "textline_orientation_angles": [1, 0],  # the dropped line was turned, the kept one not
+    }
+    assert kept_lines_turned(seal) == [False]
+    assert kept_lines_turned({**seal, "textline_orientation_angles": [-1, -1]}) == [False]
+    assert kept_lines_turned({**seal, "textline_orientation_angles": [0, 1]}) == [True]
 
 
 def test_an_image_is_page_1():
