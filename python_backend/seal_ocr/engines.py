@@ -50,6 +50,7 @@ PROFILES = {
             names.SEAL_DET_MODEL,
             names.TEXT_REC_MODEL,
             names.TEXTLINE_ORI_MODEL,
+            names.DOC_ORI_MODEL,
         ),
         ONNXRUNTIME,
     ),
@@ -58,6 +59,7 @@ PROFILES = {
         names.SEAL_DET_MODEL: OPENVINO,
         names.TEXT_REC_MODEL: OPENVINO,  # near-ties re-run on ONNX Runtime (TieGuardedSession)
         names.TEXTLINE_ORI_MODEL: ONNXRUNTIME,
+        names.DOC_ORI_MODEL: ONNXRUNTIME,  # one page per request, a small classifier
     },
 }
 

@@ -66,6 +66,9 @@ class SealDetParams:
 class PipelineOptions:
     """Everything one request may set; the defaults are PaddleX's."""
 
+    # PaddleX's document preprocessor, orientation only: classify the page's angle and turn it
+    # upright before layout detection (seal_ocr.doc_ori); off = PaddleX's seal result without it
+    use_doc_orientation_classify: bool = False
     use_layout_detection: bool = True
     layout: LayoutParams = field(default_factory=LayoutParams)
     seal_det: SealDetParams = field(default_factory=SealDetParams)
@@ -298,12 +301,12 @@ _DET_THRESHOLD = Number(0.0, 1.0, zero_is_default=True)
 OPTIONS: tuple[Option, ...] = (
     Option(
         "use_doc_orientation_classify",
-        NotDeployed(
-            "page orientation classification (PP-LCNet_x1_0_doc_ori, PaddleX's document "
-            "preprocessor) is not deployed in this service (docs/pipeline.md §10.4)"
-        ),
-        "document orientation classification; the document preprocessor is not deployed",
-        target=None,
+        Flag(),
+        "`true` classifies the page's orientation (0, 90, 180 or 270 degrees, "
+        "PP-LCNet_x1_0_doc_ori) and turns it upright before layout detection, as PaddleX's "
+        "document preprocessor; `doc_preprocessor_res.angle` reports it and every box and "
+        "polygon is in the turned page's pixels. Needs the model in the `doc_ori` entry; the "
+        "offline stand-ins have none and refuse it",
     ),
     Option(
         "use_doc_unwarping",

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from seal_ocr import engines, layout, rec, seal_det, tensor_names, textline_ori
+from seal_ocr import doc_ori, engines, layout, rec, seal_det, tensor_names, textline_ori
 from seal_ocr.model_info import LayoutInfo
 from seal_ocr.params import PipelineOptions, SealDetParams
 from seal_ocr.result import SealText, build_result
@@ -202,6 +202,7 @@ def assemble(
     texts: Sequence[str],
     scores: Sequence[float],
     angles: Sequence[int] | None = None,
+    doc_angle: int = doc_ori.NOT_CLASSIFIED,
 ) -> dict[str, Any]:
     """Apply the rec score filter (``score >= thresh``) and build the result dict.
 
@@ -209,7 +210,8 @@ def assemble(
     ``polys_per_seal``: per region of :func:`seal_regions` (per seal unless
     ``use_seal_quarter_turns``); ``texts``/``scores``/``angles`` are flat over all polygons in
     :func:`line_images` order; ``angles`` (:func:`orient_lines`) is None when the orientation
-    step did not run.
+    step did not run; ``doc_angle`` the page's angle when ``use_doc_orientation_classify``
+    turned it (:func:`orient_page`).
     """
     total = sum(len(polys) for polys in polys_per_seal)
     if not (len(texts) == len(scores) == total):
@@ -234,8 +236,18 @@ def assemble(
         if angles is not None and angles_per_seal is not None:
             angles_per_seal.append([int(a) for a in angles[cursor - len(polys) : cursor]])
     return build_result(
-        options, layout_json, seal_boxes, polys_per_seal, lines_per_seal, angles_per_seal
-    )
+        options, layout_json, seal_boxes, polys_per_seal, lines_per_seal, angles_per_seal,
+        doc_angle,
+    )  # fmt: skip
+
+
+def orient_page(
+    page: np.ndarray, probs: np.ndarray, info: doc_ori.DocOriInfo
+) -> tuple[np.ndarray, int]:
+    """(page turned upright as PaddleX turns it, its angle in degrees) from the ``doc_ori``
+    entry's (C,) scores for :func:`doc_ori.doc_ori_input` of ``page``."""
+    angle = doc_ori.angle_of(probs, info)
+    return doc_ori.rotate_page(page, angle), angle
 
 
 def best_quarter_turns(
@@ -286,7 +298,8 @@ class SealRecognizer:
     zero-padded, box_count (1,) int32: rows of boxes[0] that hold detections);
     run_det((1, 3, H, W)) -> (1, 1, H, W); run_rec((1, 3, 48, W)) -> (1, T, C);
     run_textline_ori((N, 3, H, W) of ``textline_ori_info.input_hw``) -> (N, C), only for options
-    with ``use_textline_orientation`` (the page's lines in one call: they share one size).
+    with ``use_textline_orientation`` (the page's lines in one call: they share one size);
+    run_doc_ori((1, 3, 224, 224)) -> (1, C), only with ``use_doc_orientation_classify``.
     """
 
     run_layout: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -296,6 +309,8 @@ class SealRecognizer:
     decoder: rec.CTCDecoder
     run_textline_ori: BatchRunner | None = None
     textline_ori_info: TextlineOriInfo | None = None
+    run_doc_ori: BatchRunner | None = None
+    doc_ori_info: doc_ori.DocOriInfo | None = None
 
     @classmethod
     def from_model_repository(
@@ -314,6 +329,7 @@ class SealRecognizer:
         det_s = session(tensor_names.SEAL_DET_MODEL)
         rec_s = session(tensor_names.TEXT_REC_MODEL)
         ori_s = session(tensor_names.TEXTLINE_ORI_MODEL)
+        page_ori_s = session(tensor_names.DOC_ORI_MODEL)
         if profile[tensor_names.TEXT_REC_MODEL] == engines.OPENVINO:  # as the served text_rec
             reference = session(tensor_names.TEXT_REC_MODEL, engines.ONNXRUNTIME)
             rec_s = engines.TieGuardedSession(rec_s, reference, tensor_names.TEXT_REC_PROB)
@@ -336,11 +352,20 @@ class SealRecognizer:
             textline_ori_info=TextlineOriInfo.from_file(
                 Path(repository) / names.TEXTLINE_ORI_INFO_FILE
             ),
+            run_doc_ori=lambda x: page_ori_s.run([names.DOC_ORI_PROB], {names.DOC_ORI_IMAGE: x})[0],
+            doc_ori_info=doc_ori.DocOriInfo.from_file(Path(repository) / names.DOC_ORI_INFO_FILE),
         )
 
     def predict(self, page: np.ndarray, options: PipelineOptions | None = None) -> dict[str, Any]:
         """Result dict for one (H, W, 3) uint8 BGR page."""
         options = options or PipelineOptions()
+        doc_angle = doc_ori.NOT_CLASSIFIED
+        if options.use_doc_orientation_classify:
+            if self.run_doc_ori is None or self.doc_ori_info is None:
+                raise ValueError("use_doc_orientation_classify needs run_doc_ori and its info")
+            doc_ori.require_model(self.doc_ori_info)
+            probs = self.run_doc_ori(doc_ori.doc_ori_input(page, self.doc_ori_info)[None])[0]
+            page, doc_angle = orient_page(page, probs, self.doc_ori_info)
         page_hw = (int(page.shape[0]), int(page.shape[1]))
         layout_boxes = None
         if options.use_layout_detection:
@@ -360,7 +385,7 @@ class SealRecognizer:
         probs = [self.run_rec(item[None])[0] for item in rec_inputs(lines)]
         texts, scores = texts_from_rec(probs, self.decoder)
         layout_json = None if layout_boxes is None else [box.to_json() for box in layout_boxes]
-        return assemble(options, layout_json, seal_boxes, polys, texts, scores, angles)
+        return assemble(options, layout_json, seal_boxes, polys, texts, scores, angles, doc_angle)
 
     def orient(self, lines: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[int]]:
         """:func:`orient_lines` over this recognizer's orientation model."""

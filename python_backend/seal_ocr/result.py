@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from seal_ocr import doc_ori
 from seal_ocr.params import PipelineOptions
 from seal_ocr.textline_ori import NOT_CLASSIFIED
 
@@ -90,12 +91,15 @@ def build_result(
     dt_polys_per_seal: Sequence[Sequence[np.ndarray]],
     lines_per_seal: Sequence[Sequence[SealText]],
     angles_per_seal: Sequence[Sequence[int]] | None = None,
+    doc_angle: int = doc_ori.NOT_CLASSIFIED,
 ) -> dict[str, Any]:
     """Assemble the page result.
 
     layout_boxes: PaddleX box dicts of every class, or None when layout detection was off;
     seal_boxes: (S, 4) float page pixels; the per-seal sequences have S entries;
-    angles_per_seal: each polygon's orientation (0 or 1), None when the step did not run.
+    angles_per_seal: each polygon's orientation (0 or 1), None when the step did not run;
+    doc_angle: the page's angle when ``use_doc_orientation_classify`` turned it (then
+    ``doc_preprocessor_res`` follows ``model_settings``, as PaddleX writes it).
     """
     if not (len(seal_boxes) == len(dt_polys_per_seal) == len(lines_per_seal)):
         raise ValueError("one seal box, polygon list and line list per seal expected")
@@ -108,10 +112,12 @@ def build_result(
         "input_path": None,
         "page_index": None,
         "model_settings": {
-            "use_doc_preprocessor": False,
+            "use_doc_preprocessor": options.use_doc_orientation_classify,
             "use_layout_detection": options.use_layout_detection,
         },
     }
+    if options.use_doc_orientation_classify:
+        result["doc_preprocessor_res"] = doc_ori.doc_preprocessor_json(doc_angle)
     if layout_boxes is not None:
         result["layout_det_res"] = {"input_path": None, "page_index": None, "boxes": layout_boxes}
     result["seal_res_list"] = [

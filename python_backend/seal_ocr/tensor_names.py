@@ -41,6 +41,9 @@ LINE_ANGLES = "LINE_ANGLES"
 # TYPE_STRING [1]: the request's admission lease (seal_triton.admission), "" when there is no cap;
 # every step after decode_page gets it so that whichever step fails the request gives it back
 ADMISSION_TICKET = "ADMISSION_TICKET"
+# INT32 [1]: the page's angle in degrees (0/90/180/270) when use_doc_orientation_classify turned
+# it (seal_ocr.doc_ori), -1 with the option off; decode_page -> build_result
+DOC_ANGLE = "DOC_ANGLE"
 
 # --- ONNX model entries and their tensors ----------------------------------------------------
 LAYOUT_MODEL = "layout"
@@ -70,11 +73,20 @@ TEXTLINE_ORI_MODEL = "textline_ori"
 TEXTLINE_ORI_IMAGE = "line_images"
 TEXTLINE_ORI_PROB = "orientation_probs"  # FP32 [N, C]: class scores (softmax), C = labels
 
+# page orientation (option use_doc_orientation_classify): 0/90/180/270 degrees per page
+DOC_ORI_MODEL = "doc_ori"
+DOC_ORI_IMAGE = "page_images"  # FP32 [N, 3, 224, 224] RGB centre crop, doc_ori_info.json's recipe
+DOC_ORI_PROB = "orientation_probs"  # FP32 [N, C]: class scores, C = the info file's labels
+# the entries a step calls only when a request option asks for them
+OPTION_ONNX_MODELS = (TEXTLINE_ORI_MODEL, DOC_ORI_MODEL)
+
 # --- model-entry asset files (written by `make models`) --------------------------------------
 LAYOUT_INFO_FILE = "layout/layout_info.json"  # {"labels": [...], "seal_label": ..., ...}
 CHARACTERS_FILE = "text_rec/characters.txt"  # one dictionary character per line
 # seal_ocr.textline_ori.TextlineOriInfo: input size, resize, channels, labels, turn rule
 TEXTLINE_ORI_INFO_FILE = "textline_ori/textline_ori_info.json"
+# seal_ocr.doc_ori.DocOriInfo: the classifier's input recipe, labels, and whether a model is there
+DOC_ORI_INFO_FILE = "doc_ori/doc_ori_info.json"
 # which model each entry holds (seal_ocr.model_info.ModelRecord per entry; the server's start
 # message prints it): official name, local path or stand-in, written by every `make models`
 MODELS_FILE = "models.json"

@@ -19,6 +19,7 @@ ONNX_ENTRIES = [
     names.SEAL_DET_MODEL,
     names.TEXT_REC_MODEL,
     names.TEXTLINE_ORI_MODEL,
+    names.DOC_ORI_MODEL,
 ]
 CONFIG_TO_ONNX_DTYPE = {mc.TYPE_FP32: onnx.TensorProto.FLOAT, mc.TYPE_INT32: onnx.TensorProto.INT32}
 # Keys the Triton ORT backend (24.10) maps to TensorRT EP options; a typo would be ignored silently
@@ -268,6 +269,7 @@ def test_bls_chunks_fit_the_called_model(step, parameter, entry):
         (names.SEAL_DET_MODEL, [names.SEAL_DET_IMAGE], [names.SEAL_DET_PROB]),
         (names.TEXT_REC_MODEL, [names.TEXT_REC_IMAGE], [names.TEXT_REC_PROB]),
         (names.TEXTLINE_ORI_MODEL, [names.TEXTLINE_ORI_IMAGE], [names.TEXTLINE_ORI_PROB]),
+        (names.DOC_ORI_MODEL, [names.DOC_ORI_IMAGE], [names.DOC_ORI_PROB]),
     ],
 )  # fmt: skip
 def test_onnx_files_match_configs(entry, inputs, outputs):
@@ -415,3 +417,15 @@ def test_cpu_arena_gives_memory_back(entry, variant):
     # must be before the soak reads RSS after the drain
     interval_s = int(value("arena_release_interval_ms", "0")) / 1000
     assert 0 <= interval_s < SETTLE_S, entry
+
+
+def test_doc_ori_configs_match_the_entrys_info_file():
+    from seal_ocr.doc_ori import DocOriInfo
+
+    info = DocOriInfo.from_file(require(MODEL_REPOSITORY / names.DOC_ORI_INFO_FILE))
+    for variant in ALL_VARIANTS:
+        config = load(names.DOC_ORI_MODEL, variant)
+        [image], [probs] = config.input, config.output
+        assert list(image.dims) == [3, info.crop, info.crop], variant
+        assert list(probs.dims) == [len(info.labels)], variant
+        assert config.max_batch_size >= 1 and config.HasField("dynamic_batching"), variant

@@ -505,14 +505,14 @@ def test_rec_class_count_is_written_into_every_config_and_back(tmp_path):
     assert {p: p.read_bytes() for p in originals} == originals
 
 
-def test_the_document_preprocessor_options_say_why_they_are_refused():
+def test_the_document_preprocessor_refusals_say_why():
+    from seal_ocr.doc_ori import require_model
     from seal_ocr.params import InvalidOptionError, parse_options
+    from tools.models.doc_ori_placeholder import PLACEHOLDER_INFO
 
-    reasons = {
-        "use_doc_orientation_classify": "PP-LCNet_x1_0_doc_ori",
-        "use_doc_unwarping": "UVDoc",
-    }
-    for option, model in reasons.items():
-        with pytest.raises(InvalidOptionError) as error:
-            parse_options({option: True})
+    with pytest.raises(InvalidOptionError) as unwarping:
+        parse_options({"use_doc_unwarping": True})
+    with pytest.raises(InvalidOptionError) as orientation:  # only without an orientation model
+        require_model(PLACEHOLDER_INFO)
+    for error, model in ((unwarping, "UVDoc"), (orientation, "PP-LCNet_x1_0_doc_ori")):
         assert model in str(error.value) and "docs/pipeline.md §10.4" in str(error.value)

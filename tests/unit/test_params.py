@@ -171,6 +171,7 @@ def test_table_defaults_are_the_pipeline_defaults():
 def test_every_stored_option_lands_in_its_own_field():
     # a value unlike the default, per option: each moves exactly the field its row names
     changed = {
+        "use_doc_orientation_classify": True,
         "use_layout_detection": False,
         "layout_threshold": 0.7,
         "layout_nms": False,

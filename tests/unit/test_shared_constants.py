@@ -59,4 +59,4 @@ def test_onnx_models_are_the_repository_entries_on_an_onnx_backend():
         for path in REPOSITORY.glob("*/config.pbtxt")
         if re.search(r'^backend:\s*"(onnxruntime|openvino)"', path.read_text(), re.MULTILINE)
     }
-    assert entries == set(names.ONNX_MODELS)
+    assert entries == {*names.ONNX_MODELS, *names.OPTION_ONNX_MODELS}

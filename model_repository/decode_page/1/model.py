@@ -1,14 +1,18 @@
 """Step 1: admit the request, decode the uploaded image file and validate the request options.
 
 IMAGE (bytes of one image file) + OPTIONS (optional JSON) -> PAGE (H, W, 3) uint8 BGR,
-PIPELINE_OPTIONS (validated JSON with every default filled in) and ADMISSION_TICKET (the
-request's lease, see seal_triton.admission). Bad bytes or options: INVALID_ARG. While
-max_in_flight requests are in the pipeline the next one waits, undecoded, for a lease (up to
-admission_wait_s, then UNAVAILABLE), and the ones behind it wait in this step's Triton queue.
+PIPELINE_OPTIONS (validated JSON with every default filled in), DOC_ANGLE and ADMISSION_TICKET
+(the request's lease, see seal_triton.admission). With ``use_doc_orientation_classify`` the page
+goes through the ``doc_ori`` entry via BLS and is turned upright as PaddleX turns it
+(seal_ocr.doc_ori); DOC_ANGLE is its angle, -1 with the option off (no call, no copy). Bad
+bytes or options: INVALID_ARG. While max_in_flight requests are in the pipeline the next one
+waits, undecoded, for a lease (up to admission_wait_s, then UNAVAILABLE), and the ones behind it
+wait in this step's Triton queue.
 """
 
 import numpy as np
 
+from seal_ocr import doc_ori, pipeline
 from seal_ocr import tensor_names as names
 from seal_ocr.errors import InvalidImageError
 from seal_ocr.image_io import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image
@@ -34,6 +38,8 @@ class TritonPythonModel(PipelineStep):
             capacity=capacity_from(self.parameter("max_in_flight", "0")),
             lease_s=float(self.parameter("admission_lease_s", "120")),
         )
+        info = self.parameter("doc_ori_info", names.DOC_ORI_INFO_FILE)
+        self.doc_ori_info = doc_ori.DocOriInfo.from_file(self.repository_root / info)
         self.admission_wait_s = float(self.parameter("admission_wait_s", "0"))
         if not self.admission_wait_s >= 0:
             raise ValueError(f"admission_wait_s must be >= 0 seconds, not {self.admission_wait_s}")
@@ -46,12 +52,25 @@ class TritonPythonModel(PipelineStep):
         if inputs[names.IMAGE] is None:
             raise InvalidImageError(f"the request has no {names.IMAGE} input")
         options = parse_options_json(_single_bytes(inputs[names.OPTIONS]))
+        if options.use_doc_orientation_classify:  # refused before decoding
+            doc_ori.require_model(self.doc_ori_info)
         page = decode_image(
             _single_bytes(inputs[names.IMAGE]),
             max_pixels=self.max_pixels,
             max_bytes=self.max_bytes,
         )
+        angle = doc_ori.NOT_CLASSIFIED
+        if options.use_doc_orientation_classify:
+            [probs] = await self.infer_items(
+                names.DOC_ORI_MODEL,
+                names.DOC_ORI_IMAGE,
+                names.DOC_ORI_PROB,
+                [doc_ori.doc_ori_input(page, self.doc_ori_info)],
+                max_batch=1,
+            )
+            page, angle = pipeline.orient_page(page, probs, self.doc_ori_info)
         return {
             names.PAGE: page,
             names.PIPELINE_OPTIONS: np.array([options.to_json().encode()], dtype=object),
+            names.DOC_ANGLE: np.array([angle], dtype=np.int32),
         }

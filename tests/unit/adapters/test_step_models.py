@@ -257,6 +257,7 @@ def build_result_inputs(ticket: str, config: dict[str, Any]) -> dict[str, np.nda
         names.LINE_TEXTS: strings("ABC"),
         names.LINE_SCORES: np.array([0.9], np.float32),
         names.LINE_ANGLES: np.array([-1], np.int32),
+        names.DOC_ANGLE: np.array([-1], np.int32),
         names.ADMISSION_TICKET: strings(ticket),
     }
     declared = {spec["name"]: spec for spec in config["input"]}
