@@ -106,7 +106,7 @@ def seal_det_inputs(
     page: np.ndarray,
     seal_boxes: np.ndarray,
     params: SealDetParams,
-    turns: Sequence[int] | None = None,
+    turns: Sequence[int] | np.ndarray | None = None,
 ) -> tuple[list[np.ndarray], list[seal_det.DetInputMeta | None]]:
     """Det inputs (3, H, W) float32 for the seals whose crop is not empty, and one resize meta
     per seal (None for an empty crop: a box thinner than a pixel after ``int()``, which has no
@@ -152,7 +152,7 @@ def line_images(
     page: np.ndarray,
     seal_boxes: np.ndarray,
     polys_per_seal: Sequence[Sequence[np.ndarray]],
-    turns: Sequence[int] | None = None,
+    turns: Sequence[int] | np.ndarray | None = None,
 ) -> list[np.ndarray]:
     """The rectified BGR line image of every polygon, seals in order then polygons in order;
     ``turns``: quarter turns per box, the frame of its polygons (:func:`seal_regions`)."""
