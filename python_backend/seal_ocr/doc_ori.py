@@ -70,8 +70,9 @@ def require_model(info: DocOriInfo) -> None:
     if not info.available:
         raise InvalidOptionError(
             "option 'use_doc_orientation_classify': this model repository has no page "
-            "orientation model (PP-LCNet_x1_0_doc_ori; the offline stand-ins include none, "
-            "docs/pipeline.md §10.4)"
+            "orientation model (the offline stand-ins include none); `make models "
+            "SOURCE=official` or `make models DOC_ORI=PP-LCNet_x1_0_doc_ori` installs it "
+            "(docs/pipeline.md §10.4)"
         )
 
 

@@ -305,8 +305,8 @@ OPTIONS: tuple[Option, ...] = (
         "`true` classifies the page's orientation (0, 90, 180 or 270 degrees, "
         "PP-LCNet_x1_0_doc_ori) and turns it upright before layout detection, as PaddleX's "
         "document preprocessor; `doc_preprocessor_res.angle` reports it and every box and "
-        "polygon is in the turned page's pixels. Needs the model in the `doc_ori` entry; the "
-        "offline stand-ins have none and refuse it",
+        "polygon is in the turned page's pixels. Needs the model (`make models SOURCE=official` "
+        "or `DOC_ORI=PP-LCNet_x1_0_doc_ori`); the offline stand-ins have none and refuse it",
     ),
     Option(
         "use_doc_unwarping",

@@ -139,5 +139,5 @@ def test_the_stand_in_repository_refuses_the_option_by_name(grpc_client, upright
     with pytest.raises(InferenceServerException) as error:
         recognise(grpc_client, upright, use_doc_orientation_classify=True)
     message = str(error.value)
-    assert "use_doc_orientation_classify" in message and "PP-LCNet_x1_0_doc_ori" in message
+    assert "use_doc_orientation_classify" in message and "DOC_ORI=PP-LCNet_x1_0_doc_ori" in message
     assert "INVALID_ARG" in message or "InvalidArgument" in message or "invalid" in message.lower()

@@ -60,6 +60,7 @@ def test_the_paddlex_profile_installs_paddlex_3_7_2s_models(paddlex_profile):
         "seal_det": "PP-OCRv4_server_seal_det",
         "text_rec": "PP-OCRv4_server_rec",
         "textline_ori": "PP-LCNet_x0_25_textline_ori",
+        "doc_ori": "PP-LCNet_x1_0_doc_ori",
     }
     info = LayoutInfo.from_file(paddlex_profile / names.LAYOUT_INFO_FILE)
     assert len(info.labels) == 23 and info.labels[DOCLAYOUT_SEAL_CLASS] == info.seal_label == "seal"
@@ -141,3 +142,22 @@ def test_newer_layouts_and_the_v5_recogniser_over_the_stand_ins(
     )
     assert probs.shape == (1, 40, characters + 2)
     shutil.rmtree(repository)
+
+
+def test_the_paddlex_profile_turns_the_page_with_its_orientation_model(
+    paddlex_profile, paddlex_server
+):
+    # the tiny PP-LCNet_x1_0_doc_ori answers 180 degrees for every page
+    record = read_model_records(paddlex_profile)[names.DOC_ORI_MODEL]
+    assert (record.model, record.source) == ("PP-LCNet_x1_0_doc_ori", "official")
+    page = np.full((240, 320, 3), 255, np.uint8)
+    image = grpcclient.InferInput(names.IMAGE, [1], "BYTES")
+    image.set_data_from_numpy(np.array([cv2.imencode(".png", page)[1].tobytes()], dtype=object))
+    options = grpcclient.InferInput(names.OPTIONS, [1], "BYTES")
+    options.set_data_from_numpy(
+        np.array([json.dumps({"use_doc_orientation_classify": True}).encode()], dtype=object)
+    )
+    response = paddlex_server.infer(names.ENSEMBLE, [image, options])
+    result = json.loads(response.as_numpy(names.RESULT_JSON)[0])
+    assert result["model_settings"]["use_doc_preprocessor"] is True
+    assert result["doc_preprocessor_res"]["angle"] == 180

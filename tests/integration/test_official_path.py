@@ -85,6 +85,7 @@ def test_auto_chose_official_and_resumed_the_cut_download(official_install):
         "seal_det": "PP-OCRv4_mobile_seal_det",
         "text_rec": "PP-OCRv4_mobile_rec",
         "textline_ori": "PP-LCNet_x0_25_textline_ori",
+        "doc_ori": "PP-LCNet_x1_0_doc_ori",
     }
     assert all(len(m["sha256"]) == 64 for m in summary["models"].values())
 

@@ -65,7 +65,7 @@ def test_the_info_file_round_trips(tmp_path):
 
 
 def test_the_placeholder_is_refused_by_name_and_answers_nothing_useful():
-    with pytest.raises(InvalidOptionError, match="no page orientation model"):
+    with pytest.raises(InvalidOptionError, match="make models SOURCE=official"):
         doc_ori.require_model(PLACEHOLDER_INFO)
     doc_ori.require_model(doc_ori.DocOriInfo())  # a real model: no refusal
     session = ort.InferenceSession(

@@ -117,6 +117,7 @@ def test_profiles_and_layout_choices_follow_the_paddlex_tables():
         "seal_det": "PP-OCRv4_mobile_seal_det",
         "text_rec": "PP-OCRv4_mobile_rec",
         "textline_ori": "PP-LCNet_x0_25_textline_ori",
+        "doc_ori": "PP-LCNet_x1_0_doc_ori",
     }
     server = official.select_models("server")
     assert server["seal_det"].name == "PP-OCRv4_server_seal_det"
@@ -140,6 +141,7 @@ def test_profiles_and_layout_choices_follow_the_paddlex_tables():
         "seal_det": "PP-OCRv4_server_seal_det",
         "text_rec": "PP-OCRv4_server_rec",
         "textline_ori": "PP-LCNet_x0_25_textline_ori",
+        "doc_ori": "PP-LCNet_x1_0_doc_ori",
     }
     assert official.model_choices("textline_ori") == ["PP-LCNet_x0_25_textline_ori"]
     v5 = official.select_models("mobile", models={"text_rec": "PP-OCRv5_server_rec"})
@@ -486,7 +488,7 @@ def test_model_records_round_trip_and_read_for_people(tmp_path):
 
 
 def test_the_stand_ins_record_every_onnx_entry():
-    assert set(prepare.STAND_IN_RECORDS) == {*names.ONNX_MODELS, names.TEXTLINE_ORI_MODEL}
+    assert set(prepare.STAND_IN_RECORDS) == {*names.ONNX_MODELS, *names.OPTION_ONNX_MODELS}
     assert {r.source for r in prepare.STAND_IN_RECORDS.values()} == {"stand-in"}
     assert set(prepare.LOCAL_MODEL_FLAGS) == set(official.ROLES)
 
@@ -516,3 +518,26 @@ def test_the_document_preprocessor_refusals_say_why():
         require_model(PLACEHOLDER_INFO)
     for error, model in ((unwarping, "UVDoc"), (orientation, "PP-LCNet_x1_0_doc_ori")):
         assert model in str(error.value) and "docs/pipeline.md §10.4" in str(error.value)
+
+
+def test_doc_ori_facts_read_the_classifier_recipe_or_refuse_it():
+    yml = {
+        "PreProcess": {"transform_ops": [
+            {"ResizeImage": {"resize_short": 256}},
+            {"CropImage": {"size": 224}},
+            {"NormalizeImage": {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD),
+                                "scale": 0.00392156862745098, "order": ""}},
+            {"ToCHWImage": None},
+        ]},
+        "PostProcess": {"Topk": {"topk": 1, "label_list": ["0", "90", "180", "270"]}},
+    }  # fmt: skip
+    info = official.doc_ori_facts(yml, "official: m")
+    assert (info.resize_short, info.crop, info.labels) == (256, 224, ("0", "90", "180", "270"))
+    assert info.available and info.source == "official: m"
+    bad_labels = {**yml, "PostProcess": {"Topk": {"label_list": ["up", "down"]}}}
+    with pytest.raises(official.OfficialModelError, match="angles among"):
+        official.doc_ori_facts(bad_labels)
+    no_crop = json.loads(json.dumps(yml))
+    del no_crop["PreProcess"]["transform_ops"][1]
+    with pytest.raises(official.OfficialModelError, match="CropImage"):
+        official.doc_ori_facts(no_crop)

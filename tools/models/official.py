@@ -80,6 +80,7 @@ from tools.models.official_yml import (
     OFFICIAL_SEAL_LABEL,
     Normalisation,
     det_facts,
+    doc_ori_facts,
     layout_facts,
     rec_facts,
     textline_ori_facts,
@@ -93,6 +94,7 @@ __all__ = [
     "check_against_configs",
     "compute_im_shape",
     "det_facts",
+    "doc_ori_facts",
     "download",
     "ensure_converter_venv",
     "extract",
@@ -119,6 +121,7 @@ ROLES = (
     names.SEAL_DET_MODEL,
     names.TEXT_REC_MODEL,
     names.TEXTLINE_ORI_MODEL,
+    names.DOC_ORI_MODEL,
 )
 
 
@@ -182,6 +185,16 @@ def _adapt_textline_ori(model: onnx.ModelProto, labels: int) -> list[str]:
     return []
 
 
+def _adapt_doc_ori(model: onnx.ModelProto, labels: int) -> list[str]:
+    graph = model.graph
+    rename_single_input(graph, names.DOC_ORI_IMAGE)
+    rename_outputs(graph, [names.DOC_ORI_PROB])
+    classes = static_dims(graph.output[0])[-1]
+    if classes not in (None, labels):
+        raise OfficialModelError(f"doc_ori model has {classes} classes, its yml {labels}")
+    return []
+
+
 def install_model(
     role: str,
     onnx_path: Path,
@@ -208,6 +221,10 @@ def install_model(
         source = f"{record.source}: {record.model} (PaddleX inference model via paddle2onnx)"
         facts = {"info": textline_ori_facts(config, source)}
         notes = _adapt_textline_ori(model, len(facts["info"].labels))
+    elif role == names.DOC_ORI_MODEL:
+        source = f"{record.source}: {record.model} (PaddleX inference model via paddle2onnx)"
+        facts = {"info": doc_ori_facts(config, source)}
+        notes = _adapt_doc_ori(model, len(facts["info"].labels))
     else:
         facts = rec_facts(config)
         notes = _adapt_rec(model, facts)
@@ -245,6 +262,9 @@ def install_model(
         info = facts["info"]
         (repository / names.TEXTLINE_ORI_INFO_FILE).write_text(info.to_json() + "\n", "utf-8")
         installed["labels"] = list(info.labels)
+    elif role == names.DOC_ORI_MODEL:
+        (repository / names.DOC_ORI_INFO_FILE).write_text(facts["info"].to_json() + "\n", "utf-8")
+        installed["labels"] = list(facts["info"].labels)
     else:
         installed["postprocess"] = facts["postprocess"]
     installed["notes"] = notes

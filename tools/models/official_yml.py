@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from seal_ocr.doc_ori import ANGLES, DocOriInfo
 from seal_ocr.layout import IMAGENET_MEAN, IMAGENET_STD
 from seal_ocr.params import MERGE_MODES
 from seal_ocr.textline_ori import TextlineOriInfo
@@ -189,3 +190,44 @@ def textline_ori_facts(config: dict[str, Any], source: str = "") -> TextlineOriI
         min_score=0.0,
         source=source,
     )
+
+
+def doc_ori_facts(config: dict[str, Any], source: str = "") -> DocOriInfo:
+    """The page orientation model's input recipe, as PaddleX's ``ClasPredictor`` runs it
+    (``PP-LCNet_x1_0_doc_ori``): the page read as RGB, ``ResizeImage`` ``resize_short`` (bilinear),
+    ``CropImage`` ``size`` (centre), ``NormalizeImage`` per channel, ``ToCHWImage``; ``Topk``
+    labels, each an angle in degrees, the top-1 class decides."""
+    ops = dict(_ops(config))
+    resize, crop = ops.get("ResizeImage") or {}, ops.get("CropImage") or {}
+    unknown = set(ops) - {"ResizeImage", "CropImage", "NormalizeImage", "ToCHWImage"}
+    if unknown or "resize_short" not in resize or "size" not in crop:
+        raise OfficialModelError(
+            f"doc_ori preprocessing {[name for name, _ in _ops(config)]}: seal_ocr.doc_ori "
+            "implements ResizeImage resize_short, CropImage, NormalizeImage and ToCHWImage only"
+        )
+    if str(resize.get("interpolation", "LINEAR")).upper() != "LINEAR":
+        raise OfficialModelError(f"doc_ori ResizeImage {resize!r}: bilinear only")
+    norm = ops.get("NormalizeImage", {})
+    if norm.get("order", "") not in ("", "hwc") or int(norm.get("channel_num", 3)) != 3:
+        raise OfficialModelError(f"doc_ori NormalizeImage {norm!r} not implemented")
+    topk = (config.get("PostProcess") or {}).get("Topk") or {}
+    labels = [str(label) for label in topk.get("label_list") or []]
+    if not labels or any(not label.isdigit() or int(label) not in ANGLES for label in labels):
+        raise OfficialModelError(f"doc_ori Topk label_list {labels}: angles among {ANGLES}")
+    return DocOriInfo(
+        resize_short=int(resize["resize_short"]),
+        crop=int(crop["size"]),
+        scale=_scale(norm.get("scale", 1 / 255)),
+        mean=_three(norm.get("mean", IMAGENET_MEAN)),
+        std=_three(norm.get("std", IMAGENET_STD)),
+        labels=tuple(labels),
+        available=True,
+        source=source,
+    )
+
+
+def _three(values: Any) -> tuple[float, float, float]:
+    numbers = [float(v) for v in values]
+    if len(numbers) != 3:
+        raise OfficialModelError(f"expected one value per channel, got {numbers}")
+    return numbers[0], numbers[1], numbers[2]

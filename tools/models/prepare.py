@@ -67,6 +67,9 @@ STAND_IN_RECORDS = {
     names.TEXTLINE_ORI_MODEL: ModelRecord(
         "ch_ppocr_mobile_v2.0_cls_infer.onnx", "stand-in", "rapidocr_onnxruntime==1.4.4"
     ),
+    names.DOC_ORI_MODEL: ModelRecord(
+        "placeholder (no page orientation model)", "stand-in", "tools.models.doc_ori_placeholder"
+    ),
 }
 # the command-line flag (and Makefile variable) of each role's local model
 LOCAL_MODEL_FLAGS = {
@@ -74,6 +77,7 @@ LOCAL_MODEL_FLAGS = {
     names.SEAL_DET_MODEL: "--seal-det",
     names.TEXT_REC_MODEL: "--text-rec",
     names.TEXTLINE_ORI_MODEL: "--textline-ori",
+    names.DOC_ORI_MODEL: "--doc-ori",
 }
 # the exporter's tensor names -> names that say what the tensor holds
 DET_RENAMES = {"x": names.SEAL_DET_IMAGE, "sigmoid_0.tmp_0": names.SEAL_DET_PROB}

@@ -67,6 +67,7 @@ ARCHIVES = {
     "PP-OCRv4_server_rec": ("rec", DICTIONARY),
     "PP-OCRv5_mobile_rec": ("rec", DICTIONARY_V5),
     "PP-LCNet_x0_25_textline_ori": ("cls", ["0_degree", "180_degree"]),
+    "PP-LCNet_x1_0_doc_ori": ("doc_ori", ["0", "90", "180", "270"]),
     "UVDoc": ("uvdoc", None),
 }
 UVDOC_INNER_HW = (71, 49)  # UVDoc resizes every page to 712 x 488 inside the network
@@ -156,6 +157,19 @@ def _network(kind: str, labels: list[str] | None):
             pooled = self.conv(x).mean(axis=[2, 3])  # [N, 4]
             return paddle.nn.functional.softmax(self.fc(pooled), axis=-1)
 
+    class DocOri(paddle.nn.Layer):
+        """Page orientation whose answer is fixed: class ``fixed`` (180 degrees) wins."""
+
+        def __init__(self, fixed: int):
+            super().__init__()
+            self.fc = paddle.nn.Linear(3, 4)
+            self.bias = paddle.to_tensor([[0.0, 0.0, 0.0, 0.0]])
+            self.bias[0, fixed] = 100.0
+
+        def forward(self, x):
+            logits = self.fc(x.mean(axis=[2, 3])) * 0.0 + self.bias
+            return paddle.nn.functional.softmax(logits, axis=-1)
+
     spec = paddle.static.InputSpec
     image = spec([None, 3, *LAYOUT_HW], "float32", "image")
     scale_factor = spec([None, 2], "float32", "scale_factor")
@@ -169,6 +183,8 @@ def _network(kind: str, labels: list[str] | None):
         return Cls(len(labels)), [spec([None, 3, 80, 160], "float32", "x")]
     if kind == "uvdoc":
         return UVDoc(), [spec([None, 3, None, None], "float32", "image")]
+    if kind == "doc_ori":
+        return DocOri(labels.index("180")), [spec([None, 3, 224, 224], "float32", "x")]
     return Rec(len(labels) + 2), [spec([None, 3, 48, None], "float32", "x")]
 
 
@@ -201,6 +217,18 @@ def _config(name: str, kind: str, labels: list[str] | None) -> dict:
                 {"ToCHWImage": None},
             ]},
             "PostProcess": {"name": "DocTrPostProcess", "scale": 255.0},
+        }  # fmt: skip
+    if kind == "doc_ori":  # PP-LCNet_x1_0_doc_ori's inference.yml (PaddleClas)
+        return {
+            "Global": {"model_name": name},
+            "PreProcess": {"transform_ops": [
+                {"ResizeImage": {"resize_short": 256}},
+                {"CropImage": {"size": 224}},
+                {"NormalizeImage": {**IMAGENET, "channel_num": 3, "order": "",
+                                    "scale": 0.00392156862745098}},
+                {"ToCHWImage": None},
+            ]},
+            "PostProcess": {"Topk": {"topk": 1, "label_list": labels}},
         }  # fmt: skip
     if kind == "cls":  # PP-LCNet_x0_25_textline_ori's inference.yml
         return {
