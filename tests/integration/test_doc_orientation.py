@@ -14,6 +14,7 @@ import shutil
 from difflib import SequenceMatcher
 
 import cv2
+import jsonschema
 import numpy as np
 import onnx
 import pytest
@@ -23,8 +24,11 @@ from tritonclient.utils import InferenceServerException
 
 from seal_ocr import tensor_names as names
 from seal_ocr.doc_ori import DocOriInfo, rotate_page
-from seal_triton.launcher import ServerConfig, TritonServer
+from seal_ocr.params import PipelineOptions
+from seal_ocr.pipeline import SealRecognizer
+from seal_triton.launcher import DEFAULT_ENGINE, ServerConfig, TritonServer
 from tests.conftest import EVAL_DIR, MODEL_REPOSITORY, require
+from tests.integration.test_ensemble import assert_same_result, result_schema
 
 LABELS = ("0", "90", "180", "270")
 
@@ -67,7 +71,7 @@ def fixed_server(request, tmp_path_factory):
     config = ServerConfig(model_repository=repository, http_port=0, grpc_port=0, metrics_port=0)
     server = TritonServer(config, log_path=repository.parent / "tritonserver.log")
     server.start(timeout_s=180)
-    yield grpcclient.InferenceServerClient(server.grpc_url), request.param
+    yield grpcclient.InferenceServerClient(server.grpc_url), request.param, repository
     server.stop()
 
 
@@ -96,12 +100,13 @@ def upright():
 
 
 def test_the_page_is_turned_upright_as_paddlex_turns_it(fixed_server, upright):
-    client, angle = fixed_server
+    client, angle, _ = fixed_server
     reference = recognise(client, upright)  # option off: PaddleX's result without the step
     assert "doc_preprocessor_res" not in reference
     assert any(texts(reference)), "the upright page reads some text"
     page = np.rot90(upright, 2).copy() if angle == "180" else upright
     result = recognise(client, page, use_doc_orientation_classify=True)
+    jsonschema.validate(result, result_schema())
     assert result["model_settings"]["use_doc_preprocessor"] is True
     assert list(result)[:4] == [
         "input_path",
@@ -141,3 +146,13 @@ def test_the_stand_in_repository_refuses_the_option_by_name(grpc_client, upright
     message = str(error.value)
     assert "use_doc_orientation_classify" in message and "DOC_ORI=PP-LCNet_x1_0_doc_ori" in message
     assert "INVALID_ARG" in message or "InvalidArgument" in message or "invalid" in message.lower()
+
+
+def test_the_in_process_pipeline_turns_the_page_the_same_way(fixed_server, upright):
+    client, angle, repository = fixed_server
+    page = np.rot90(upright, 2).copy() if angle == "180" else upright
+    recognizer = SealRecognizer.from_model_repository(repository, engine=DEFAULT_ENGINE)
+    local = recognizer.predict(page, PipelineOptions(use_doc_orientation_classify=True))
+    served = recognise(client, page, use_doc_orientation_classify=True)
+    assert local["doc_preprocessor_res"] == served["doc_preprocessor_res"]
+    assert_same_result(served, local)
