@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -221,6 +222,18 @@ def _stats(triton, model: str) -> tuple[int, int]:
     return int(stats.get("inference_count", 0)), int(stats.get("execution_count", 0))
 
 
+def _stats_after(triton, model: str, before: tuple[int, int], inferences: int) -> np.ndarray:
+    """(inferences, executions) since ``before``, once ``inferences`` are counted or 5 s passed:
+    Triton counts an execution after its responses are sent, so a read right after the last
+    response can miss it."""
+    deadline = time.monotonic() + 5.0
+    while True:
+        done = np.subtract(_stats(triton, model), before)
+        if done[0] >= inferences or time.monotonic() > deadline:
+            return done
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="module")
 def uncapped_server(model_repository):
     """An own server without admission control: 8 requests really in flight at once (under the
@@ -295,7 +308,7 @@ def test_layout_batches_concurrent_pages_and_each_gets_its_own_rows(
     before = _stats(grpc_client, names.LAYOUT_MODEL)
     with ThreadPoolExecutor(8) as pool:
         together = list(pool.map(layout, pages * 3))
-    inferences, executions = np.subtract(_stats(grpc_client, names.LAYOUT_MODEL), before)
+    inferences, executions = _stats_after(grpc_client, names.LAYOUT_MODEL, before, len(pages) * 3)
     assert inferences == len(pages) * 3
     assert inferences > executions, f"layout: {inferences} inferences, {executions} executions"
     for path, (boxes, count) in zip(pages * 3, together, strict=True):
