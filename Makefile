@@ -17,6 +17,7 @@ TEXT_REC ?=
 LAYOUT_MODEL ?=
 TEXTLINE_ORI ?=
 DOC_ORI ?=
+UVDOC ?=
 TARGET ?= auto
 ENGINE ?=
 MODELS_REQUEST := .build/models-request
@@ -40,10 +41,10 @@ $(SETUP_STAMP): pyproject.toml
 	bash perf/install_perf_analyzer.sh
 	touch $@
 
-models: $(MODELS_STAMP) ## build the ONNX entries: SOURCE=auto|official|rapid PROFILE=mobile|server|paddlex-3.7.2 [LAYOUT=name] [SEAL_DET= TEXT_REC= LAYOUT_MODEL= TEXTLINE_ORI= DOC_ORI= name or path]
+models: $(MODELS_STAMP) ## build the ONNX entries: SOURCE=auto|official|rapid PROFILE=mobile|server|paddlex-3.7.2 [LAYOUT=name] [SEAL_DET= TEXT_REC= LAYOUT_MODEL= TEXTLINE_ORI= DOC_ORI= UVDOC= name or path]
 
 # rebuilt when the request (SOURCE, PROFILE, LAYOUT, local models) changes, not only when the tools do
-MODELS_ARGS := --source $(SOURCE) --profile $(PROFILE) $(if $(LAYOUT),--layout $(LAYOUT)) $(if $(SEAL_DET),--seal-det $(SEAL_DET)) $(if $(TEXT_REC),--text-rec $(TEXT_REC)) $(if $(LAYOUT_MODEL),--layout-model $(LAYOUT_MODEL)) $(if $(TEXTLINE_ORI),--textline-ori $(TEXTLINE_ORI)) $(if $(DOC_ORI),--doc-ori $(DOC_ORI))
+MODELS_ARGS := --source $(SOURCE) --profile $(PROFILE) $(if $(LAYOUT),--layout $(LAYOUT)) $(if $(SEAL_DET),--seal-det $(SEAL_DET)) $(if $(TEXT_REC),--text-rec $(TEXT_REC)) $(if $(LAYOUT_MODEL),--layout-model $(LAYOUT_MODEL)) $(if $(TEXTLINE_ORI),--textline-ori $(TEXTLINE_ORI)) $(if $(DOC_ORI),--doc-ori $(DOC_ORI)) $(if $(UVDOC),--uvdoc $(UVDOC))
 $(MODELS_REQUEST): FORCE
 	@mkdir -p $(@D); echo "$(MODELS_ARGS)" | cmp -s - $@ || echo "$(MODELS_ARGS)" > $@
 

@@ -118,12 +118,15 @@ def rotate_page(page: np.ndarray, angle: int) -> np.ndarray:
     return cv2.warpAffine(page, matrix, (new_w, new_h), flags=cv2.INTER_CUBIC)
 
 
-def doc_preprocessor_json(angle: int) -> dict[str, Any]:
-    """PaddleX 3.x's ``doc_preprocessor_res`` of a page whose orientation was classified (and,
-    as here, not unwarped)."""
+def doc_preprocessor_json(angle: int, classified: bool, unwarped: bool) -> dict[str, Any]:
+    """PaddleX 3.x's ``doc_preprocessor_res`` of a preprocessed page; ``angle`` is -1 when the
+    orientation was not ``classified``."""
     return {
         "input_path": None,
         "page_index": None,
-        "model_settings": {"use_doc_orientation_classify": True, "use_doc_unwarping": False},
-        "angle": int(angle),
+        "model_settings": {
+            "use_doc_orientation_classify": classified,
+            "use_doc_unwarping": unwarped,
+        },
+        "angle": int(angle) if classified else NOT_CLASSIFIED,
     }

@@ -51,6 +51,7 @@ PROFILES = {
             names.TEXT_REC_MODEL,
             names.TEXTLINE_ORI_MODEL,
             names.DOC_ORI_MODEL,
+            names.UVDOC_MODEL,
         ),
         ONNXRUNTIME,
     ),
@@ -60,6 +61,8 @@ PROFILES = {
         names.TEXT_REC_MODEL: OPENVINO,  # near-ties re-run on ONNX Runtime (TieGuardedSession)
         names.TEXTLINE_ORI_MODEL: ONNXRUNTIME,
         names.DOC_ORI_MODEL: ONNXRUNTIME,  # one page per request, a small classifier
+        # OpenVINO's default precision hint moved UVDoc's grid_sample by whole pixels
+        names.UVDOC_MODEL: ONNXRUNTIME,
     },
 }
 

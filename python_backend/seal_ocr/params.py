@@ -69,6 +69,8 @@ class PipelineOptions:
     # PaddleX's document preprocessor, orientation only: classify the page's angle and turn it
     # upright before layout detection (seal_ocr.doc_ori); off = PaddleX's seal result without it
     use_doc_orientation_classify: bool = False
+    # and unwarping (seal_ocr.uvdoc), after the turn
+    use_doc_unwarping: bool = False
     use_layout_detection: bool = True
     layout: LayoutParams = field(default_factory=LayoutParams)
     seal_det: SealDetParams = field(default_factory=SealDetParams)
@@ -131,22 +133,6 @@ class Flag:
 
     def describe(self) -> str:
         return "bool"
-
-
-@dataclass(frozen=True)
-class NotDeployed(Flag):
-    """A PaddleX switch of a stage this service does not deploy: only ``false`` is accepted;
-    ``why`` ends the refusal (what is missing, where it is explained)."""
-
-    why: str = "the document preprocessor is not deployed in this service"
-
-    def parse(self, name: str, value: Any, current: Any) -> bool:
-        if super().parse(name, value, current):
-            raise InvalidOptionError(f"option {name!r}: {self.why}")
-        return False
-
-    def describe(self) -> str:
-        return "`false` only"
 
 
 @dataclass(frozen=True)
@@ -310,13 +296,11 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "use_doc_unwarping",
-        NotDeployed(
-            "document unwarping (UVDoc, PaddleX's document preprocessor) is not deployed in "
-            "this service: the model converts to ONNX, but no step runs it yet "
-            "(docs/pipeline.md §10.4)"
-        ),
-        "document unwarping; the document preprocessor is not deployed",
-        target=None,
+        Flag(),
+        "`true` unwarps the page with UVDoc (after the orientation turn, before layout "
+        "detection), as PaddleX's document preprocessor; every box and polygon is in the "
+        "unwarped page's pixels. Needs the model (`make models UVDOC=UVDoc`); the offline "
+        "stand-ins have none and refuse it",
     ),
     Option(
         "use_layout_detection",

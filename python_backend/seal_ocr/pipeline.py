@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from seal_ocr import doc_ori, engines, layout, rec, seal_det, tensor_names, textline_ori
+from seal_ocr import doc_ori, engines, layout, rec, seal_det, tensor_names, textline_ori, uvdoc
 from seal_ocr.model_info import LayoutInfo
 from seal_ocr.params import PipelineOptions, SealDetParams
 from seal_ocr.result import SealText, build_result
@@ -299,7 +299,8 @@ class SealRecognizer:
     run_det((1, 3, H, W)) -> (1, 1, H, W); run_rec((1, 3, 48, W)) -> (1, T, C);
     run_textline_ori((N, 3, H, W) of ``textline_ori_info.input_hw``) -> (N, C), only for options
     with ``use_textline_orientation`` (the page's lines in one call: they share one size);
-    run_doc_ori((1, 3, 224, 224)) -> (1, C), only with ``use_doc_orientation_classify``.
+    run_doc_ori((1, 3, 224, 224)) -> (1, C), only with ``use_doc_orientation_classify``;
+    run_uvdoc((1, 3, H, W)) -> (1, 3, H, W), only with ``use_doc_unwarping``.
     """
 
     run_layout: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -311,6 +312,8 @@ class SealRecognizer:
     textline_ori_info: TextlineOriInfo | None = None
     run_doc_ori: BatchRunner | None = None
     doc_ori_info: doc_ori.DocOriInfo | None = None
+    run_uvdoc: BatchRunner | None = None
+    uvdoc_info: uvdoc.UVDocInfo | None = None
 
     @classmethod
     def from_model_repository(
@@ -330,6 +333,7 @@ class SealRecognizer:
         rec_s = session(tensor_names.TEXT_REC_MODEL)
         ori_s = session(tensor_names.TEXTLINE_ORI_MODEL)
         page_ori_s = session(tensor_names.DOC_ORI_MODEL)
+        uvdoc_s = session(tensor_names.UVDOC_MODEL)
         if profile[tensor_names.TEXT_REC_MODEL] == engines.OPENVINO:  # as the served text_rec
             reference = session(tensor_names.TEXT_REC_MODEL, engines.ONNXRUNTIME)
             rec_s = engines.TieGuardedSession(rec_s, reference, tensor_names.TEXT_REC_PROB)
@@ -354,6 +358,8 @@ class SealRecognizer:
             ),
             run_doc_ori=lambda x: page_ori_s.run([names.DOC_ORI_PROB], {names.DOC_ORI_IMAGE: x})[0],
             doc_ori_info=doc_ori.DocOriInfo.from_file(Path(repository) / names.DOC_ORI_INFO_FILE),
+            run_uvdoc=lambda x: uvdoc_s.run([names.UVDOC_OUTPUT], {names.UVDOC_IMAGE: x})[0],
+            uvdoc_info=uvdoc.UVDocInfo.from_file(Path(repository) / names.UVDOC_INFO_FILE),
         )
 
     def predict(self, page: np.ndarray, options: PipelineOptions | None = None) -> dict[str, Any]:
@@ -366,6 +372,11 @@ class SealRecognizer:
             doc_ori.require_model(self.doc_ori_info)
             probs = self.run_doc_ori(doc_ori.doc_ori_input(page, self.doc_ori_info)[None])[0]
             page, doc_angle = orient_page(page, probs, self.doc_ori_info)
+        if options.use_doc_unwarping:
+            if self.run_uvdoc is None or self.uvdoc_info is None:
+                raise ValueError("use_doc_unwarping needs run_uvdoc and its info")
+            uvdoc.require_model(self.uvdoc_info)
+            page = uvdoc.uvdoc_output(self.run_uvdoc(uvdoc.uvdoc_input(page)[None])[0])
         page_hw = (int(page.shape[0]), int(page.shape[1]))
         layout_boxes = None
         if options.use_layout_detection:

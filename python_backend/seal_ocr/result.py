@@ -98,8 +98,9 @@ def build_result(
     layout_boxes: PaddleX box dicts of every class, or None when layout detection was off;
     seal_boxes: (S, 4) float page pixels; the per-seal sequences have S entries;
     angles_per_seal: each polygon's orientation (0 or 1), None when the step did not run;
-    doc_angle: the page's angle when ``use_doc_orientation_classify`` turned it (then
-    ``doc_preprocessor_res`` follows ``model_settings``, as PaddleX writes it).
+    doc_angle: the page's angle when ``use_doc_orientation_classify`` turned it (with either
+    preprocessor option ``doc_preprocessor_res`` follows ``model_settings``, as PaddleX writes
+    it).
     """
     if not (len(seal_boxes) == len(dt_polys_per_seal) == len(lines_per_seal)):
         raise ValueError("one seal box, polygon list and line list per seal expected")
@@ -108,16 +109,19 @@ def build_result(
     )
     if len(per_seal_angles) != len(seal_boxes):
         raise ValueError("one angle list per seal expected")
+    preprocessed = options.use_doc_orientation_classify or options.use_doc_unwarping
     result: dict[str, Any] = {
         "input_path": None,
         "page_index": None,
         "model_settings": {
-            "use_doc_preprocessor": options.use_doc_orientation_classify,
+            "use_doc_preprocessor": preprocessed,
             "use_layout_detection": options.use_layout_detection,
         },
     }
-    if options.use_doc_orientation_classify:
-        result["doc_preprocessor_res"] = doc_ori.doc_preprocessor_json(doc_angle)
+    if preprocessed:
+        result["doc_preprocessor_res"] = doc_ori.doc_preprocessor_json(
+            doc_angle, options.use_doc_orientation_classify, options.use_doc_unwarping
+        )
     if layout_boxes is not None:
         result["layout_det_res"] = {"input_path": None, "page_index": None, "boxes": layout_boxes}
     result["seal_res_list"] = [

@@ -77,8 +77,12 @@ TEXTLINE_ORI_PROB = "orientation_probs"  # FP32 [N, C]: class scores (softmax), 
 DOC_ORI_MODEL = "doc_ori"
 DOC_ORI_IMAGE = "page_images"  # FP32 [N, 3, 224, 224] RGB centre crop, doc_ori_info.json's recipe
 DOC_ORI_PROB = "orientation_probs"  # FP32 [N, C]: class scores, C = the info file's labels
+# page unwarping (option use_doc_unwarping): UVDoc resamples the page at its own size
+UVDOC_MODEL = "uvdoc"
+UVDOC_IMAGE = "pages"  # FP32 [N, 3, H, W]: BGR page / 255
+UVDOC_OUTPUT = "unwarped_pages"  # FP32 [N, 3, H, W]: the unwarped page / 255, BGR
 # the entries a step calls only when a request option asks for them
-OPTION_ONNX_MODELS = (TEXTLINE_ORI_MODEL, DOC_ORI_MODEL)
+OPTION_ONNX_MODELS = (TEXTLINE_ORI_MODEL, DOC_ORI_MODEL, UVDOC_MODEL)
 
 # --- model-entry asset files (written by `make models`) --------------------------------------
 LAYOUT_INFO_FILE = "layout/layout_info.json"  # {"labels": [...], "seal_label": ..., ...}
@@ -87,6 +91,7 @@ CHARACTERS_FILE = "text_rec/characters.txt"  # one dictionary character per line
 TEXTLINE_ORI_INFO_FILE = "textline_ori/textline_ori_info.json"
 # seal_ocr.doc_ori.DocOriInfo: the classifier's input recipe, labels, and whether a model is there
 DOC_ORI_INFO_FILE = "doc_ori/doc_ori_info.json"
+UVDOC_INFO_FILE = "uvdoc/uvdoc_info.json"  # seal_ocr.uvdoc.UVDocInfo: is a model there
 # which model each entry holds (seal_ocr.model_info.ModelRecord per entry; the server's start
 # message prints it): official name, local path or stand-in, written by every `make models`
 MODELS_FILE = "models.json"

@@ -37,9 +37,11 @@ GENERATED = ("model.onnx", "*_info.json", "characters.txt", "models.json", "__py
 
 
 def copy_without_official_roles(repository):
-    """The tracked repository without the roles' generated files (the official path installs
-    every ONNX entry)."""
+    """The tracked repository without the roles' generated files; the entry no profile installs
+    (uvdoc) keeps its offline placeholder, as after `make models`."""
     shutil.copytree(MODEL_REPOSITORY, repository, ignore=shutil.ignore_patterns(*GENERATED))
+    for kept in (f"{names.UVDOC_MODEL}/1/model.onnx", names.UVDOC_INFO_FILE):
+        shutil.copyfile(MODEL_REPOSITORY / kept, repository / kept)
     return repository
 
 

@@ -20,7 +20,11 @@ ONNX_ENTRIES = [
     names.TEXT_REC_MODEL,
     names.TEXTLINE_ORI_MODEL,
     names.DOC_ORI_MODEL,
+    names.UVDOC_MODEL,
 ]
+# UVDoc takes the page at its own size: TensorRT would build an engine per size (and FP16 would
+# move its grid_sample's sampling points), so its GPU config runs plain CUDA
+TENSORRT_ENTRIES = [entry for entry in ONNX_ENTRIES if entry != names.UVDOC_MODEL]
 CONFIG_TO_ONNX_DTYPE = {mc.TYPE_FP32: onnx.TensorProto.FLOAT, mc.TYPE_INT32: onnx.TensorProto.INT32}
 # Keys the Triton ORT backend (24.10) maps to TensorRT EP options; a typo would be ignored silently
 TRT_KEYS = {
@@ -270,6 +274,7 @@ def test_bls_chunks_fit_the_called_model(step, parameter, entry):
         (names.TEXT_REC_MODEL, [names.TEXT_REC_IMAGE], [names.TEXT_REC_PROB]),
         (names.TEXTLINE_ORI_MODEL, [names.TEXTLINE_ORI_IMAGE], [names.TEXTLINE_ORI_PROB]),
         (names.DOC_ORI_MODEL, [names.DOC_ORI_IMAGE], [names.DOC_ORI_PROB]),
+        (names.UVDOC_MODEL, [names.UVDOC_IMAGE], [names.UVDOC_OUTPUT]),
     ],
 )  # fmt: skip
 def test_onnx_files_match_configs(entry, inputs, outputs):
@@ -340,7 +345,7 @@ def tensorrt(entry: str) -> dict[str, str]:
     return dict(accelerator.parameters)
 
 
-@pytest.mark.parametrize("entry", ONNX_ENTRIES)
+@pytest.mark.parametrize("entry", TENSORRT_ENTRIES)
 def test_gpu_config_uses_tensorrt_fp16_with_a_cached_engine(entry):
     parameters = tensorrt(entry)
     assert set(parameters) <= TRT_KEYS, set(parameters) - TRT_KEYS
@@ -429,3 +434,7 @@ def test_doc_ori_configs_match_the_entrys_info_file():
         assert list(image.dims) == [3, info.crop, info.crop], variant
         assert list(probs.dims) == [len(info.labels)], variant
         assert config.max_batch_size >= 1 and config.HasField("dynamic_batching"), variant
+
+
+def test_uvdoc_gpu_config_runs_without_tensorrt():
+    assert not load(names.UVDOC_MODEL).optimization.execution_accelerators.gpu_execution_accelerator

@@ -79,7 +79,6 @@ def test_no_options_send_no_options_tensor():
         ({"sealDetThresh": 1.5}, "seal_det_thresh"),
         ({"sealDetUnclipRatio": -1}, "seal_det_unclip_ratio"),
         ({"layoutThreshold": {"x": 0.5}}, "layout_threshold"),
-        ({"useDocUnwarping": True}, "not deployed"),
         ({"sealRecScoreThresh": 2}, "seal_rec_score_thresh"),
     ],
 )

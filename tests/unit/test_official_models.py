@@ -508,16 +508,19 @@ def test_rec_class_count_is_written_into_every_config_and_back(tmp_path):
 
 
 def test_the_document_preprocessor_refusals_say_why():
-    from seal_ocr.doc_ori import require_model
-    from seal_ocr.params import InvalidOptionError, parse_options
-    from tools.models.doc_ori_placeholder import PLACEHOLDER_INFO
+    from seal_ocr import doc_ori, uvdoc
+    from seal_ocr.params import InvalidOptionError
+    from tools.models.doc_ori_placeholder import PLACEHOLDER_INFO, UVDOC_PLACEHOLDER_INFO
 
-    with pytest.raises(InvalidOptionError) as unwarping:
-        parse_options({"use_doc_unwarping": True})
-    with pytest.raises(InvalidOptionError) as orientation:  # only without an orientation model
-        require_model(PLACEHOLDER_INFO)
-    for error, model in ((unwarping, "UVDoc"), (orientation, "PP-LCNet_x1_0_doc_ori")):
-        assert model in str(error.value) and "docs/pipeline.md §10.4" in str(error.value)
+    with pytest.raises(InvalidOptionError) as unwarping:  # only without the model
+        uvdoc.require_model(UVDOC_PLACEHOLDER_INFO)
+    with pytest.raises(InvalidOptionError) as orientation:
+        doc_ori.require_model(PLACEHOLDER_INFO)
+    for error, command in (
+        (unwarping, "UVDOC=UVDoc"),
+        (orientation, "DOC_ORI=PP-LCNet_x1_0_doc_ori"),
+    ):
+        assert command in str(error.value) and "docs/pipeline.md §10.4" in str(error.value)
 
 
 def test_doc_ori_facts_read_the_classifier_recipe_or_refuse_it():

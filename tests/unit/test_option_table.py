@@ -21,7 +21,6 @@ from seal_ocr.params import (
     Choice,
     Flag,
     Kind,
-    NotDeployed,
     Number,
     Option,
     Pair,
@@ -37,8 +36,6 @@ README_END = "<!-- options:end -->"
 
 def sample(kind: Kind, default: Any) -> Any:
     """A valid JSON value of ``kind`` unlike ``default`` (where the kind allows one)."""
-    if isinstance(kind, NotDeployed):
-        return False
     if isinstance(kind, Flag):
         return not default
     if isinstance(kind, Number):

@@ -81,7 +81,7 @@ def test_none_means_not_set():
         ({"layout_unclip_ratio": [1, 2, 3]}, "layout_unclip_ratio"),
         ({"layout_threshold": {"x": 0.3}}, "class id"),
         ({"use_layout_detection": "yes"}, "true or false"),
-        ({"use_doc_unwarping": True}, "not deployed"),
+        ({"use_doc_unwarping": 1}, "true or false"),
         ({"unknown_knob": 1}, "unknown option"),
         ({"seal_rec_score_thresh": float("nan")}, "seal_rec_score_thresh"),
     ],
@@ -172,6 +172,7 @@ def test_every_stored_option_lands_in_its_own_field():
     # a value unlike the default, per option: each moves exactly the field its row names
     changed = {
         "use_doc_orientation_classify": True,
+        "use_doc_unwarping": True,
         "use_layout_detection": False,
         "layout_threshold": 0.7,
         "layout_nms": False,

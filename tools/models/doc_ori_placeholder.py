@@ -1,11 +1,12 @@
-"""The ``doc_ori`` entry of a repository without a page orientation model (the stand-ins).
+"""The ``doc_ori`` and ``uvdoc`` entries of a repository without those models (the stand-ins).
 
 Triton loads every entry of the repository, so the offline repository needs a model in
 ``doc_ori/1/model.onnx`` even though it has no orientation classifier: this placeholder has the
 entry's I/O (``page_images`` [N, 3, 224, 224] -> ``orientation_probs`` [N, 4]) and answers equal
 scores. Its ``doc_ori_info.json`` says ``available: false``, so ``decode_page`` refuses
 ``use_doc_orientation_classify`` with the command that installs the real model and never calls
-it (``seal_ocr.doc_ori.require_model``).
+it (``seal_ocr.doc_ori.require_model``). The ``uvdoc`` placeholder likewise passes the page
+through (``pages`` -> ``unwarped_pages``) with ``uvdoc_info.json`` saying ``available: false``.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from onnx import TensorProto, helper, numpy_helper
 
 from seal_ocr import tensor_names as names
 from seal_ocr.doc_ori import DocOriInfo
+from seal_ocr.uvdoc import UVDocInfo
 
 PLACEHOLDER_INFO = DocOriInfo(
     available=False, source="placeholder: no page orientation model installed"
 )
+UVDOC_PLACEHOLDER_INFO = UVDocInfo(available=False, source="placeholder: no UVDoc model installed")
 
 
 def placeholder_model(classes: int = 4, side: int = 224) -> onnx.ModelProto:
@@ -53,8 +56,30 @@ def placeholder_model(classes: int = 4, side: int = 224) -> onnx.ModelProto:
     return model
 
 
+def uvdoc_placeholder_model() -> onnx.ModelProto:
+    """[N, 3, H, W] -> the same tensor (the batch and page size follow the input)."""
+    shape = ["N", 3, "H", "W"]
+    graph = helper.make_graph(
+        [helper.make_node("Identity", [names.UVDOC_IMAGE], [names.UVDOC_OUTPUT])],
+        "uvdoc_placeholder",
+        [helper.make_tensor_value_info(names.UVDOC_IMAGE, TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info(names.UVDOC_OUTPUT, TensorProto.FLOAT, shape)],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
 def install_placeholder(repository: Path) -> None:
-    """Write the placeholder model and its info file into ``repository``."""
-    (repository / names.DOC_ORI_MODEL / "1").mkdir(parents=True, exist_ok=True)
-    onnx.save(placeholder_model(), repository / names.DOC_ORI_MODEL / "1" / "model.onnx")
+    """Write both placeholder models and their info files into ``repository``."""
+    for entry, model in (
+        (names.DOC_ORI_MODEL, placeholder_model()),
+        (names.UVDOC_MODEL, uvdoc_placeholder_model()),
+    ):
+        (repository / entry / "1").mkdir(parents=True, exist_ok=True)
+        onnx.save(model, repository / entry / "1" / "model.onnx")
     (repository / names.DOC_ORI_INFO_FILE).write_text(PLACEHOLDER_INFO.to_json() + "\n", "utf-8")
+    (repository / names.UVDOC_INFO_FILE).write_text(
+        UVDOC_PLACEHOLDER_INFO.to_json() + "\n", "utf-8"
+    )

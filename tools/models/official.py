@@ -49,6 +49,7 @@ import onnx
 from seal_ocr import tensor_names as names
 from seal_ocr.layout import IMAGENET_MEAN, IMAGENET_STD
 from seal_ocr.model_info import LayoutInfo, ModelRecord, read_model_records, write_model_records
+from seal_ocr.uvdoc import UVDocInfo
 from tools.models.layout_contract import EXPORT_BOX_COUNT, EXPORT_BOXES, pad_per_image
 from tools.models.official_archives import download, extract, probe, verify_archive
 from tools.models.official_catalog import (
@@ -122,6 +123,7 @@ ROLES = (
     names.TEXT_REC_MODEL,
     names.TEXTLINE_ORI_MODEL,
     names.DOC_ORI_MODEL,
+    names.UVDOC_MODEL,  # in no profile: UVDOC=UVDoc (or your own) installs it
 )
 
 
@@ -195,6 +197,15 @@ def _adapt_doc_ori(model: onnx.ModelProto, labels: int) -> list[str]:
     return []
 
 
+def _adapt_uvdoc(model: onnx.ModelProto, config: dict[str, Any]) -> list[str]:
+    post = (config.get("PostProcess") or {}).get("name", "DocTrPostProcess")
+    if post != "DocTrPostProcess":
+        raise OfficialModelError(f"uvdoc post-process {post!r}: seal_ocr.uvdoc reads DocTr's")
+    rename_single_input(model.graph, names.UVDOC_IMAGE)
+    rename_outputs(model.graph, [names.UVDOC_OUTPUT])
+    return []
+
+
 def install_model(
     role: str,
     onnx_path: Path,
@@ -225,6 +236,10 @@ def install_model(
         source = f"{record.source}: {record.model} (PaddleX inference model via paddle2onnx)"
         facts = {"info": doc_ori_facts(config, source)}
         notes = _adapt_doc_ori(model, len(facts["info"].labels))
+    elif role == names.UVDOC_MODEL:
+        source = f"{record.source}: {record.model} (PaddleX inference model via paddle2onnx)"
+        facts = {"info": UVDocInfo(available=True, source=source)}
+        notes = _adapt_uvdoc(model, config)
     else:
         facts = rec_facts(config)
         notes = _adapt_rec(model, facts)
@@ -265,6 +280,8 @@ def install_model(
     elif role == names.DOC_ORI_MODEL:
         (repository / names.DOC_ORI_INFO_FILE).write_text(facts["info"].to_json() + "\n", "utf-8")
         installed["labels"] = list(facts["info"].labels)
+    elif role == names.UVDOC_MODEL:
+        (repository / names.UVDOC_INFO_FILE).write_text(facts["info"].to_json() + "\n", "utf-8")
     else:
         installed["postprocess"] = facts["postprocess"]
     installed["notes"] = notes
@@ -315,8 +332,9 @@ def prepare_official(
     unknown = (set(local) | set(models)) - set(ROLES)
     if unknown:
         raise OfficialModelError(f"models for unknown roles {sorted(unknown)}: {ROLES}")
-    roles = ROLES if download_official else tuple(r for r in ROLES if r in {*local, *models})
     specs = select_models(profile, layout, base_url, models)
+    wanted = {*specs, *local} if download_official else {*local, *models}
+    roles = tuple(role for role in ROLES if role in wanted)
     root = cache / "official"
     (root / "archives").mkdir(parents=True, exist_ok=True)
     work = root / "work"

