@@ -190,7 +190,7 @@ def prepare(repository: Path, cache: Path) -> None:
     print(
         f"models ready in {repository}: layout ({len(labels)} labels, seal label "
         f"{STAND_IN_SEAL_LABEL!r}), seal_det, text_rec ({len(characters)} characters), "
-        "textline_ori (0/180 degrees)"
+        "textline_ori (0/180 degrees), doc_ori and uvdoc placeholders (no models offline)"
     )
 
 
