@@ -140,6 +140,34 @@ def test_the_page_is_turned_upright_as_paddlex_turns_it(fixed_server, upright):
     assert SequenceMatcher(None, unturned, want).ratio() < 0.5, texts(upside_down)
 
 
+def test_a_page_stamped_upside_down_reads_as_the_upright_page(fixed_server, upright):
+    # an upside-down copy that PaddleX's turn (x -> w - x) maps back onto the upright page pixel
+    # for pixel: the exact flip moved by one pixel. Only the turned page's top row and left
+    # column (zero, as in PaddleX) differ from the upright page, and with them the reading is
+    # the upright page's exactly. The zero border alone moves the layout box by a pixel, which
+    # changes a few characters of the stand-ins' weakest lines, so the whole-text comparison is
+    # with the upright page carrying the same border; its seal name reads the same either way.
+    client, angle, _ = fixed_server
+    upside_down = np.roll(np.rot90(upright, 2), 1, axis=(0, 1)).copy()
+    result = recognise(client, upside_down, use_doc_orientation_classify=True)
+    plain = recognise(client, upside_down)
+    assert "发票专用章" not in joined(plain)
+    if angle == "0":  # a classifier that says upright: the page is read as sent
+        assert result["doc_preprocessor_res"]["angle"] == 0
+        assert texts(result) == texts(plain)
+        return
+    turned_back = rotate_page(upside_down, 180)
+    np.testing.assert_array_equal(turned_back[1:, 1:], upright[1:, 1:])
+    bordered = upright.copy()
+    bordered[0, :] = 0
+    bordered[:, 0] = 0
+    assert result["doc_preprocessor_res"]["angle"] == 180
+    assert texts(result) == texts(recognise(client, bordered))
+    upright_lines = {text for seal in texts(recognise(client, upright)) for text in seal}
+    assert {"发票专用章", "26364736817"} <= upright_lines
+    assert {"发票专用章", "26364736817"} <= {text for seal in texts(result) for text in seal}
+
+
 def test_the_stand_in_repository_refuses_the_option_by_name(grpc_client, upright):
     with pytest.raises(InferenceServerException) as error:
         recognise(grpc_client, upright, use_doc_orientation_classify=True)
